@@ -1,0 +1,224 @@
+# Test harness: a throwaway PostgreSQL cluster and a real single-node Kafka broker (KRaft), both on loopback,
+# both on free ports, both in a temp dir that is removed when they stop. Sourced by tests/run.sh, demo and bench.
+#
+# Exported after harness_start_pg:    PGHOST PGPORT PGUSER PGDATABASE H_PG_SUPER_URL H_PG_APP_CONNINFO
+# Exported after harness_start_kafka: H_KAFKA_BROKERS  (or the mock cluster's, see harness_start_kafka)
+# Call harness_stop_all from an EXIT trap.
+
+H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+H_BUILD=${H_BUILD:-$H_ROOT/build}
+H_TMP=${H_TMP:-}
+H_APP_PASSWORD=app-secret-pw
+
+h_log() { printf 'harness: %s\n' "$*" >&2; }
+h_die() { printf 'harness: error: %s\n' "$*" >&2; exit 1; }
+
+h_tmp() {
+	if [ -z "$H_TMP" ]; then
+		H_TMP=$(mktemp -d /tmp/outboxd-test.XXXXXX)
+		chmod 755 "$H_TMP"
+	fi
+}
+
+# A port nothing listens on now. Race-free enough for a single machine running one suite at a time.
+h_free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	h_die "no free port found"
+}
+
+h_wait_port() { # port seconds
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+H_PGBIN=
+h_pgbin() {
+	[ -n "$H_PGBIN" ] && return 0
+	H_PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -x "$H_PGBIN/initdb" ] || h_die "PostgreSQL server binaries not found (apt-get install postgresql)"
+}
+
+# PostgreSQL refuses to run as root: run the server as the postgres system user then.
+h_as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+harness_start_pg() {
+	h_tmp
+	h_pgbin
+	local dir=$H_TMP/pg
+	mkdir -p "$dir"
+	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
+	printf '%s\n' "postgres-super-pw" > "$H_TMP/pgpw"
+	chmod 644 "$H_TMP/pgpw"
+	h_as_pg "$H_PGBIN/initdb" -D "$dir/data" -U postgres --pwfile="$H_TMP/pgpw" -A scram-sha-256 \
+		--auth-local=trust -E UTF8 --locale=C.UTF-8 >"$H_TMP/initdb.log" 2>&1 ||
+		{ cat "$H_TMP/initdb.log" >&2; h_die "initdb failed"; }
+	PGPORT=$(h_free_port)
+	local opts="-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${H_PG_FSYNC:-off}"
+	opts="$opts -c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB"
+	opts="$opts ${H_PG_EXTRA_OPTS:-}"
+	h_as_pg "$H_PGBIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/log" -w -t 60 start >/dev/null ||
+		{ cat "$dir/log" >&2; h_die "PostgreSQL did not start"; }
+	H_PG_DIR=$dir
+	export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGDATABASE=app PGPASSWORD=postgres-super-pw
+	psql -qX -v ON_ERROR_STOP=1 -d postgres \
+		-c "CREATE ROLE app LOGIN PASSWORD '$H_APP_PASSWORD'" \
+		-c "CREATE DATABASE app OWNER app" >/dev/null || h_die "could not create the app database"
+	H_PG_APP_CONNINFO="host=127.0.0.1 port=$PGPORT dbname=app user=app password=$H_APP_PASSWORD"
+	export H_PG_APP_CONNINFO H_PG_DIR
+	h_log "PostgreSQL $("$H_PGBIN/postgres" -V | awk '{print $3}') on 127.0.0.1:$PGPORT ($dir)"
+}
+
+harness_restart_pg() { # mode: fast|immediate
+	h_as_pg "$H_PGBIN/pg_ctl" -D "$H_PG_DIR/data" -m "${1:-fast}" -w -t 60 restart >/dev/null
+}
+
+harness_stop_pg() {
+	[ -n "${H_PG_DIR:-}" ] || return 0
+	h_as_pg "$H_PGBIN/pg_ctl" -D "$H_PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+		h_as_pg "$H_PGBIN/pg_ctl" -D "$H_PG_DIR/data" -m immediate stop >/dev/null 2>&1
+	H_PG_DIR=
+}
+
+# ---------------------------------------------------------------- Kafka
+
+# Fetch the broker's jars once into build/kafka/lib (Maven caches them in ~/.m2 across runs).
+h_kafka_jars() {
+	local lib=$H_BUILD/kafka/lib
+	if [ -f "$lib/.complete" ]; then return 0; fi
+	command -v mvn >/dev/null || return 1
+	command -v java >/dev/null || return 1
+	mkdir -p "$lib"
+	h_log "fetching Kafka broker jars with Maven (once)"
+	mvn -B -q -f "$H_ROOT/tests/harness/kafka-pom.xml" \
+		org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$lib" >"$H_BUILD/kafka/mvn.log" 2>&1 ||
+		{ tail -n 20 "$H_BUILD/kafka/mvn.log" >&2; return 1; }
+	touch "$lib/.complete"
+}
+
+h_java_version_ok() {
+	local v
+	v=$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')
+	[ "${v%%.*}" -ge 17 ] 2>/dev/null
+}
+
+# Starts the real broker. Without Java the caller may fall back to librdkafka's mock cluster
+# (H_KAFKA_MOCK=1); under CI=true the real broker is required.
+harness_start_kafka() {
+	h_tmp
+	if ! command -v java >/dev/null || ! h_java_version_ok || ! h_kafka_jars; then
+		if [ "${CI:-}" = true ]; then h_die "CI=true requires the real Kafka broker (Java 17+ and mvn)"; fi
+		h_log "WARNING: no Java 17 or Maven: using librdkafka's mock cluster instead of a real broker"
+		H_KAFKA_MOCK=1
+		export H_KAFKA_MOCK
+		return 0
+	fi
+	local dir=$H_TMP/kafka port cport cid
+	mkdir -p "$dir/data"
+	port=$(h_free_port)
+	cport=$(h_free_port)
+	while [ "$cport" = "$port" ]; do cport=$(h_free_port); done
+	cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=${H_KAFKA_PARTITIONS:-4}
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=1
+num.io.threads=2
+log.cleaner.dedupe.buffer.size=16777216
+message.max.bytes=${H_KAFKA_MESSAGE_MAX_BYTES:-1048588}
+EOF
+	cat >"$dir/log4j2.properties" <<'EOF'
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRefs = stdout
+rootLogger.appenderRef.stdout.ref = STDOUT
+EOF
+	local cp="$H_BUILD/kafka/lib/*"
+	cid=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+	java -Xmx256m -cp "$cp" kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" \
+		>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; h_die "kafka storage format failed"; }
+	H_KAFKA_DIR=$dir
+	H_KAFKA_PORT=$port
+	h_kafka_launch
+	if ! h_wait_port "$port" 90; then
+		tail -n 50 "$dir/broker.log" >&2
+		h_die "Kafka broker did not open 127.0.0.1:$port within 90 s"
+	fi
+	H_KAFKA_BROKERS=127.0.0.1:$port
+	export H_KAFKA_BROKERS H_KAFKA_DIR H_KAFKA_PORT
+	h_log "Kafka $(ls "$H_BUILD/kafka/lib" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p') (KRaft) on $H_KAFKA_BROKERS"
+}
+
+h_kafka_launch() {
+	java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$H_KAFKA_DIR/log4j2.properties" -cp "$H_BUILD/kafka/lib/*" \
+		kafka.Kafka "$H_KAFKA_DIR/server.properties" >>"$H_KAFKA_DIR/broker.log" 2>&1 </dev/null &
+	H_KAFKA_PID=$!
+	echo "$H_KAFKA_PID" >"$H_KAFKA_DIR/pid"
+	export H_KAFKA_PID
+}
+
+# Stop (SIGTERM, bounded wait, then SIGKILL) only the pid we started.
+harness_stop_kafka() {
+	[ -n "${H_KAFKA_PID:-}" ] || return 0
+	kill -TERM "$H_KAFKA_PID" 2>/dev/null
+	local i
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$H_KAFKA_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$H_KAFKA_PID" 2>/dev/null
+	wait "$H_KAFKA_PID" 2>/dev/null
+	H_KAFKA_PID=
+}
+
+# Restart the same broker (same data dir and ports) after harness_stop_kafka.
+harness_resume_kafka() {
+	h_kafka_launch
+	h_wait_port "$H_KAFKA_PORT" 90 || h_die "Kafka broker did not come back"
+}
+
+harness_stop_all() {
+	harness_stop_kafka
+	harness_stop_pg
+	if [ -n "$H_TMP" ] && [ -z "${H_KEEP_TMP:-}" ]; then rm -rf "$H_TMP"; fi
+}
