@@ -1,0 +1,105 @@
+# outboxd: `make` builds build/outboxd; `make check` sets up and runs every test; `make demo` shows it relaying.
+# SANITIZE=address,undefined builds everything (daemon and tests) with those sanitizers into build/san.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share/outboxd
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+
+CC       ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+SANFLAGS :=
+else
+BUILD    ?= build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKGS     := libpq rdkafka libconfig jansson libsystemd
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+	-Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+LIB_SRC  := src/backoff.c src/batch.c src/commands.c src/config.c src/kafka.c src/log.c src/message.c src/pg.c \
+	src/relay.c src/schema.c src/service.c src/signals.c src/stats.c
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
+SQL      := $(sort $(wildcard sql/[0-9]*.sql))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TOOLS    := $(BUILD)/tests/checker
+
+.PHONY: all clean check unit integration setup demo install tools sanitize-check
+
+all: $(BUILD)/outboxd
+
+$(BUILD)/outboxd: $(BUILD)/obj/main.o $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The SQL files become C strings, so `outboxd schema print` needs no installed files.
+$(BUILD)/obj/sql_files.c: $(SQL) Makefile | $(BUILD)/obj
+	@{ echo '#include "schema.h"'; echo 'const struct schema_file schema_files[] = {'; \
+	  for f in $(SQL); do \
+	    b=$$(basename $$f); v=$$(echo $$b | sed 's/^0*\([0-9][0-9]*\)_.*/\1/'); \
+	    echo "{ $$v, \"$$b\","; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; echo '},'; \
+	  done; echo '};'; echo 'const int schema_n_files = sizeof(schema_files) / sizeof(schema_files[0]);'; } > $@
+
+$(BUILD)/obj/sql_files.o: $(BUILD)/obj/sql_files.c
+	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# ---------------------------------------------------------------- tests
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) \
+		$(LDLIBS) $(shell pkg-config --libs cmocka)
+
+# The checker shares no code with outboxd: it is the independent witness of what reached Kafka.
+$(BUILD)/tests/checker: tests/tools/checker.c | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
+
+tools: $(TOOLS)
+
+unit: $(UNIT_TESTS)
+	@tests/run-unit.sh $(UNIT_TESTS)
+
+integration: $(BUILD)/outboxd $(TOOLS)
+	@OUTBOXD=$(abspath $(BUILD)/outboxd) CHECKER=$(abspath $(BUILD)/tests/checker) tests/run-integration.sh
+
+setup:
+	@tests/harness/setup.sh
+
+# Everything: the normal build's unit and integration tests, then the same under ASan+UBSan, then valgrind
+# on the unit tests.
+check: setup
+	@$(MAKE) --no-print-directory all unit integration
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
+	@tests/run-valgrind.sh $(UNIT_TESTS)
+
+demo: setup all tools
+	@OUTBOXD=$(abspath $(BUILD)/outboxd) tests/demo.sh
+
+# ---------------------------------------------------------------- install
+
+install: $(BUILD)/outboxd
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(SYSCONFDIR)/outboxd $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/outboxd $(DESTDIR)$(BINDIR)/outboxd
+	install -m 644 $(SQL) $(DESTDIR)$(DATADIR)/sql/
+	install -m 644 examples/outboxd.conf $(DESTDIR)$(DATADIR)/outboxd.conf.example
+	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf || \
+		install -m 640 examples/outboxd.conf $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/outboxd.service > $(DESTDIR)$(UNITDIR)/outboxd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/outboxd.service
+
+clean:
+	rm -rf build

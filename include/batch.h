@@ -1,0 +1,59 @@
+/* A claimed batch of outbox rows and what happened to each one. Row fields point into the query result that
+ * pg_claim_batch keeps in the batch; they are valid until batch_clear. */
+#ifndef OUTBOXD_BATCH_H
+#define OUTBOXD_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum row_state {
+	ROW_PENDING = 0, /* produced (or about to be), no delivery report yet */
+	ROW_ACKED,       /* the broker acknowledged it (acks=all): may be marked sent */
+	ROW_TRANSIENT,   /* not delivered, worth retrying: stays unsent, attempts + 1 */
+	ROW_PERMANENT,   /* can never be delivered as it is: marked failed with reason */
+};
+
+struct outbox_row {
+	int64_t id;
+	char event_id[37]; /* canonical text form of the uuid */
+	const char *topic; /* NUL-terminated */
+	const char *key;   /* NULL: no message key */
+	size_t key_len;
+	const char *payload; /* NULL: tombstone */
+	size_t payload_len;
+	const char *headers; /* JSON text of a jsonb object, NULL if none */
+	size_t headers_len;
+	int64_t created_us; /* Unix time in microseconds */
+	int attempts;
+	enum row_state state;
+	char reason[160]; /* why a row was not acknowledged */
+};
+
+struct batch {
+	struct outbox_row *rows;
+	int n;
+	int cap;
+	uint64_t generation; /* tells a late delivery report of an abandoned batch from a current one */
+	int outstanding;     /* produced rows still waiting for a delivery report */
+	void *result;        /* owner of the row data (a PGresult) */
+	void (*release)(void *result);
+};
+
+/* Allocates a batch for up to cap rows; caller frees with batch_free. NULL when out of memory. */
+struct batch *batch_new(int cap);
+void batch_free(struct batch *b);
+
+/* Drops the rows and releases the data they point into. */
+void batch_clear(struct batch *b);
+
+void batch_set_state(struct outbox_row *row, enum row_state state, const char *reason);
+
+/* Per-key order: a row acknowledged after an earlier row of the same (topic, key) in this batch was not
+ * delivered (transient) must not be marked sent, or the later event would overtake the earlier one. Such rows
+ * become ROW_TRANSIENT. Returns how many were held back. Rows without a key carry no order. */
+int batch_hold_back_keys(struct batch *b);
+
+/* Counts rows in a state. */
+int batch_count(const struct batch *b, enum row_state state);
+
+#endif

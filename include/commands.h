@@ -1,0 +1,13 @@
+/* The sub-commands of outboxd. Each returns the process exit status (see README, "Exit codes"). */
+#ifndef OUTBOXD_COMMANDS_H
+#define OUTBOXD_COMMANDS_H
+
+#include "config.h"
+
+int cmd_run(const struct config *cfg);
+int cmd_check_config(const struct config *cfg);
+int cmd_schema_print(const char *schema, const char *table);
+int cmd_schema_install(const struct config *cfg);
+int cmd_status(const struct config *cfg);
+
+#endif

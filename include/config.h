@@ -1,0 +1,60 @@
+/* The configuration file (libconfig syntax): loading, validation against one table of settings, printing with
+ * secrets redacted. This module never exits and never logs: errors come back in errbuf, naming file, line, key. */
+#ifndef OUTBOXD_CONFIG_H
+#define OUTBOXD_CONFIG_H
+
+#include <stdio.h>
+
+#include "log.h"
+
+struct kafka_property {
+	char *name;
+	char *value;
+	int line; /* line in the config file, for error messages */
+};
+
+struct config {
+	char *path;
+
+	/* postgres */
+	char *pg_conninfo;
+	char *pg_passfile;
+	char *pg_schema;
+	char *pg_table;
+
+	/* kafka */
+	char *kafka_brokers;
+	struct kafka_property *kafka_props;
+	int n_kafka_props;
+	int kafka_props_line;
+
+	/* relay */
+	int batch_size;
+	int poll_interval_ms;
+	int delivery_timeout_ms;
+	int shutdown_timeout_ms;
+	int backoff_min_ms;
+	int backoff_max_ms;
+	char *event_id_header;
+
+	/* log */
+	enum log_level log_level;
+	int stats_interval_ms;
+};
+
+/* Reads and validates path. On success *out is a new config the caller frees with config_free. On failure
+ * returns -1 with one line in errbuf ("FILE:LINE: KEY: problem"). */
+int config_load(const char *path, struct config **out, char *errbuf, size_t errsize);
+
+/* A config with every default and no required value set; for tests and `schema print`. Caller frees. */
+struct config *config_defaults(void);
+
+void config_free(struct config *cfg);
+
+/* Prints the effective configuration in libconfig syntax; passwords and other secrets are redacted. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* 1 if a librdkafka property holds a secret (its value must never be printed or logged). */
+int config_kafka_property_is_secret(const char *name);
+
+#endif

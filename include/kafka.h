@@ -1,0 +1,55 @@
+/* Kafka side of the relay: the idempotent producer, producing a batch, collecting its delivery reports, and
+ * the classification of errors. Returns results to the relay, which decides what is fatal. Broker state
+ * changes that librdkafka reports asynchronously (connection lost, all brokers down) are logged here, since
+ * there is no caller to hand them to. */
+#ifndef OUTBOXD_KAFKA_H
+#define OUTBOXD_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "config.h"
+
+enum kafka_err_class {
+	KAFKA_ERR_TRANSIENT, /* may succeed later: the row stays unsent */
+	KAFKA_ERR_PERMANENT, /* this message can never be delivered as it is: the row is marked failed */
+	KAFKA_ERR_FATAL,     /* the producer instance is unusable: recreate it */
+};
+
+enum kafka_err_class kafka_classify(rd_kafka_resp_err_t err);
+
+struct kafka;
+
+/* Validates the producer configuration (outboxd's defaults plus kafka.properties) by building it and creating a
+ * producer that is destroyed at once. Returns 0, or -1 with "FILE:LINE: kafka.properties: why" in errbuf. */
+int kafka_check_config(const struct config *cfg, char *errbuf, size_t errsize);
+
+/* A new producer for cfg (which must outlive it). Caller frees with kafka_free. NULL with errbuf set on error. */
+struct kafka *kafka_new(const struct config *cfg, char *errbuf, size_t errsize);
+
+/* Waits up to timeout_ms for what is queued to leave, then destroys the producer. */
+void kafka_free(struct kafka *k, int timeout_ms);
+
+/* Produces every PENDING row of b in order. Rows refused at once get ROW_PERMANENT or ROW_TRANSIENT; the rest
+ * stay PENDING until their delivery report arrives. A full local queue is waited out until deadline_ms
+ * (CLOCK_MONOTONIC milliseconds); after that the remaining rows are left unproduced (PENDING). Returns how many
+ * rows were handed to librdkafka. */
+int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms);
+
+/* Sends what is queued without waiting for linger.ms and serves delivery reports for up to timeout_ms. */
+void kafka_serve(struct kafka *k, int timeout_ms);
+
+/* Gives up on b's outstanding messages: purges them from the queues (their reports come back as transient
+ * failures) and waits up to timeout_ms for those reports. Returns 0, or -1 if some never came back: the producer
+ * must then be recreated before the next batch. */
+int kafka_abandon_batch(struct kafka *k, struct batch *b, int timeout_ms);
+
+/* 1 once the producer raised a fatal error (why filled); it must be recreated. */
+int kafka_is_fatal(const struct kafka *k, char *why, size_t whysize);
+
+/* Time in CLOCK_MONOTONIC milliseconds, the clock of every deadline here. */
+int64_t kafka_now_ms(void);
+
+#endif

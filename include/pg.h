@@ -1,0 +1,68 @@
+/* PostgreSQL: connection, claiming and marking batches, NOTIFY wake-ups, lag figures, schema versions. Every
+ * SQL statement the daemon runs is here (the schema itself is in sql/). Never exits, never decides policy: each
+ * call returns a pg_rc and fills errbuf. */
+#ifndef OUTBOXD_PG_H
+#define OUTBOXD_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "config.h"
+
+enum pg_rc {
+	PG_OK = 0,
+	PG_ERR_CONN = -1,   /* cannot connect, or the connection broke: reconnect and retry */
+	PG_ERR_QUERY = -2,  /* a statement failed on a healthy connection */
+	PG_ERR_SCHEMA = -3, /* the outbox table is missing or its schema version is not one we can use */
+};
+
+struct pg;
+
+struct pg_lag {
+	long long pending;           /* rows not yet sent and not failed */
+	long long oldest_pending_ms; /* age of the oldest of them, 0 if none */
+	long long failed;            /* rows marked failed */
+};
+
+/* A handle for cfg (which must outlive it); not yet connected. Caller frees with pg_free. */
+struct pg *pg_new(const struct config *cfg);
+void pg_free(struct pg *pg);
+
+/* Opens the connection with keepalives and the configured passfile. */
+int pg_connect(struct pg *pg, char *errbuf, size_t errsize);
+
+/* Checks the table exists at schema version need_version or later, sets up the relay session (synchronous_commit off, prepared
+ * statements) and LISTENs on the table's channel. Call after pg_connect. */
+int pg_prepare_relay(struct pg *pg, int batch_cap, int need_version, char *errbuf, size_t errsize);
+
+void pg_disconnect(struct pg *pg);
+int pg_connected(const struct pg *pg);
+int pg_socket(const struct pg *pg);
+
+/* Reads pending notifications without blocking. Returns how many arrived, or PG_ERR_CONN. */
+int pg_drain_notifies(struct pg *pg);
+
+/* Begins a transaction and claims up to limit unsent rows in id order (FOR UPDATE SKIP LOCKED) into b, which
+ * then owns the result. The transaction stays open until pg_finish_batch or pg_abort. */
+int pg_claim_batch(struct pg *pg, struct batch *b, int limit, char *errbuf, size_t errsize);
+
+/* Writes each row's outcome (ACKED: sent_at; PERMANENT: failed_at and reason; TRANSIENT or PENDING: attempts + 1
+ * and reason) and commits. A PG_ERR_CONN here means the outcome of COMMIT is unknown: treat as not marked. */
+int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize);
+
+/* Rolls back an open transaction; a broken connection is closed. */
+void pg_abort(struct pg *pg);
+
+int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize);
+
+/* Schema install: in one transaction under an advisory lock, reads the table's schema version (0 if none), asks
+ * render for the SQL from there, runs it and commits. *from and *to receive the versions. */
+typedef char *(*pg_render_fn)(const char *schema, const char *table, int from, char *errbuf, size_t errsize);
+int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from, int *to, char *errbuf,
+		      size_t errsize);
+
+/* The libpq and server versions, for the start-up log line. */
+int pg_server_version(const struct pg *pg);
+
+#endif

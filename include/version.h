@@ -1,0 +1,4 @@
+#ifndef OUTBOXD_VERSION_H
+#define OUTBOXD_VERSION_H
+#define OUTBOXD_VERSION "0.1.0"
+#endif

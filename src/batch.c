@@ -1,0 +1,83 @@
+#include "batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct batch *batch_new(int cap)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->rows = calloc((size_t)cap, sizeof(*b->rows));
+	if (b->rows == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->cap = cap;
+	return b;
+}
+
+void batch_clear(struct batch *b)
+{
+	if (b->result != NULL && b->release != NULL)
+		b->release(b->result);
+	b->result = NULL;
+	b->n = 0;
+	b->outstanding = 0;
+}
+
+void batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	batch_clear(b);
+	free(b->rows);
+	free(b);
+}
+
+void batch_set_state(struct outbox_row *row, enum row_state state, const char *reason)
+{
+	row->state = state;
+	if (reason != NULL)
+		snprintf(row->reason, sizeof(row->reason), "%s", reason);
+	else
+		row->reason[0] = '\0';
+}
+
+static int same_key(const struct outbox_row *a, const struct outbox_row *b)
+{
+	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0 &&
+	       strcmp(a->topic, b->topic) == 0;
+}
+
+int batch_hold_back_keys(struct batch *b)
+{
+	int held = 0;
+
+	/* Rows are in id order; a transient row blocks every later row of its key. Quadratic only in the number of
+	 * undelivered keyed rows, which is small unless the whole batch failed (and then nothing is acked). */
+	for (int i = 0; i < b->n; i++) {
+		const struct outbox_row *blocker = &b->rows[i];
+		if (blocker->state != ROW_TRANSIENT || blocker->key == NULL)
+			continue;
+		for (int j = i + 1; j < b->n; j++) {
+			struct outbox_row *r = &b->rows[j];
+			if (r->state == ROW_ACKED && r->key != NULL && same_key(blocker, r)) {
+				batch_set_state(r, ROW_TRANSIENT, "held back: an earlier event of this key was not delivered");
+				held++;
+			}
+		}
+	}
+	return held;
+}
+
+int batch_count(const struct batch *b, enum row_state state)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->n; i++)
+		n += b->rows[i].state == state;
+	return n;
+}

@@ -1,0 +1,121 @@
+/* Sub-commands: one-shot ones print to stdout and report errors as one line on stderr. */
+#include "commands.h"
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "pg.h"
+#include "relay.h"
+#include "schema.h"
+#include "version.h"
+
+int cmd_run(const struct config *cfg)
+{
+	char q[512];
+
+	log_set_level(cfg->log_level);
+	log_info("starting", "version=%s librdkafka=%s libpq=%d config=%s", OUTBOXD_VERSION, rd_kafka_version_str(),
+		 PQlibVersion(), log_quote(q, sizeof(q), cfg->path));
+	return relay_run(cfg);
+}
+
+int cmd_check_config(const struct config *cfg)
+{
+	char err[1024];
+
+	if (kafka_check_config(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		return EX_CONFIG;
+	}
+	config_print(cfg, stdout);
+	return 0;
+}
+
+int cmd_schema_print(const char *schema, const char *table)
+{
+	char err[512];
+	char *sql = schema_render(schema, table, 0, err, sizeof(err));
+
+	if (sql == NULL) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		return EX_USAGE;
+	}
+	fputs(sql, stdout);
+	free(sql);
+	return 0;
+}
+
+/* Connects for a one-shot command; on failure prints the reason and returns the exit status. */
+static int connect_once(struct pg *pg)
+{
+	char err[1024];
+
+	if (pg == NULL) {
+		fprintf(stderr, "outboxd: out of memory\n");
+		return EX_OSERR;
+	}
+	if (pg_connect(pg, err, sizeof(err)) != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+static int exit_status_of(int rc)
+{
+	return rc == PG_ERR_CONN ? EX_UNAVAILABLE : rc == PG_ERR_SCHEMA ? EX_CONFIG : EX_SOFTWARE;
+}
+
+int cmd_schema_install(const struct config *cfg)
+{
+	struct pg *pg = pg_new(cfg);
+	char err[1024];
+	int rc, from = 0, to = 0;
+
+	if ((rc = connect_once(pg)) != 0)
+		goto done;
+	rc = pg_schema_install(pg, schema_render, schema_latest_version(), &from, &to, err, sizeof(err));
+	if (rc != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+		goto done;
+	}
+	if (from == to)
+		printf("schema of %s.%s is at version %d: nothing to do\n", cfg->pg_schema, cfg->pg_table, to);
+	else
+		printf("schema of %s.%s installed: version %d -> %d\n", cfg->pg_schema, cfg->pg_table, from, to);
+	rc = 0;
+done:
+	pg_free(pg);
+	return rc;
+}
+
+int cmd_status(const struct config *cfg)
+{
+	struct pg *pg = pg_new(cfg);
+	struct pg_lag lag;
+	char err[1024];
+	int rc;
+
+	if ((rc = connect_once(pg)) != 0)
+		goto done;
+	rc = pg_lag(pg, &lag, err, sizeof(err));
+	if (rc != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = exit_status_of(rc == PG_ERR_QUERY ? PG_ERR_SCHEMA : rc);
+		goto done;
+	}
+	printf("table:             %s.%s\n", cfg->pg_schema, cfg->pg_table);
+	printf("pending:           %lld\n", lag.pending);
+	printf("oldest_pending_ms: %lld\n", lag.oldest_pending_ms);
+	printf("failed:            %lld\n", lag.failed);
+	rc = 0;
+done:
+	pg_free(pg);
+	return rc;
+}

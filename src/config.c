@@ -1,0 +1,464 @@
+/* Configuration: one table of settings drives parsing, defaults, ranges, unknown-key detection and printing.
+ * libconfig does the syntax; everything about meaning is here. */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum setting_type { ST_STRING, ST_INT, ST_LOGLEVEL, ST_PROPS };
+
+struct setting {
+	const char *group;
+	const char *name;
+	enum setting_type type;
+	size_t offset;
+	int required;
+	long long min, max, def_int; /* ST_INT */
+	const char *def_str;         /* ST_STRING, ST_LOGLEVEL */
+	size_t max_len;              /* ST_STRING */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+/* Keep in step with README's configuration reference and examples/outboxd.conf. */
+static const struct setting settings[] = {
+	{ "postgres", "conninfo", ST_STRING, OFF(pg_conninfo), 1, 0, 0, 0, NULL, 8192 },
+	{ "postgres", "passfile", ST_STRING, OFF(pg_passfile), 0, 0, 0, 0, NULL, 4096 },
+	/* PostgreSQL truncates identifiers to 63 bytes; refusing longer names avoids relaying another table. */
+	{ "postgres", "schema", ST_STRING, OFF(pg_schema), 0, 0, 0, 0, "public", 63 },
+	{ "postgres", "table", ST_STRING, OFF(pg_table), 0, 0, 0, 0, "outbox", 63 },
+	{ "kafka", "brokers", ST_STRING, OFF(kafka_brokers), 1, 0, 0, 0, NULL, 8192 },
+	{ "kafka", "properties", ST_PROPS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
+	{ "relay", "batch_size", ST_INT, OFF(batch_size), 0, 1, 10000, 1000, NULL, 0 },
+	{ "relay", "poll_interval_ms", ST_INT, OFF(poll_interval_ms), 0, 10, 3600000, 1000, NULL, 0 },
+	{ "relay", "delivery_timeout_ms", ST_INT, OFF(delivery_timeout_ms), 0, 1000, 3600000, 30000, NULL, 0 },
+	{ "relay", "shutdown_timeout_ms", ST_INT, OFF(shutdown_timeout_ms), 0, 100, 600000, 10000, NULL, 0 },
+	{ "relay", "backoff_min_ms", ST_INT, OFF(backoff_min_ms), 0, 1, 600000, 100, NULL, 0 },
+	{ "relay", "backoff_max_ms", ST_INT, OFF(backoff_max_ms), 0, 1, 3600000, 30000, NULL, 0 },
+	{ "relay", "event_id_header", ST_STRING, OFF(event_id_header), 0, 0, 0, 0, "id", 255 },
+	{ "log", "level", ST_LOGLEVEL, OFF(log_level), 0, 0, 0, 0, "info", 0 },
+	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), 0, 1000, 86400000, 10000, NULL, 0 },
+};
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* librdkafka properties outboxd sets itself because its delivery guarantee depends on them. */
+static const struct {
+	const char *name;
+	const char *why;
+} managed_props[] = {
+	{ "bootstrap.servers", "set kafka.brokers instead" },
+	{ "metadata.broker.list", "set kafka.brokers instead" },
+	{ "enable.idempotence", "always true: retries must not duplicate or reorder" },
+	{ "acks", "always all: a row is marked sent only when every in-sync replica has it" },
+	{ "request.required.acks", "always all: a row is marked sent only when every in-sync replica has it" },
+	{ "message.timeout.ms", "set relay.delivery_timeout_ms instead" },
+	{ "delivery.timeout.ms", "set relay.delivery_timeout_ms instead" },
+	{ "transactional.id", "outboxd uses the idempotent producer, not transactions" },
+};
+
+static void *field(struct config *cfg, const struct setting *s)
+{
+	return (char *)cfg + s->offset;
+}
+
+static const struct setting *find_setting(const char *group, const char *name)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		if (strcmp(settings[i].group, group) == 0 && strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	}
+	return NULL;
+}
+
+static int known_group(const char *group)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		if (strcmp(settings[i].group, group) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int set_defaults(struct config *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		switch (s->type) {
+		case ST_INT:
+			*(int *)field(cfg, s) = (int)s->def_int;
+			break;
+		case ST_STRING:
+			if (s->def_str != NULL && (*(char **)field(cfg, s) = strdup(s->def_str)) == NULL)
+				return -1;
+			break;
+		case ST_LOGLEVEL:
+			log_level_parse(s->def_str, (enum log_level *)field(cfg, s));
+			break;
+		case ST_PROPS:
+			break;
+		}
+	}
+	return 0;
+}
+
+struct config *config_defaults(void)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	if (set_defaults(cfg) < 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		if (settings[i].type == ST_STRING)
+			free(*(char **)field(cfg, &settings[i]));
+	}
+	for (int i = 0; i < cfg->n_kafka_props; i++) {
+		free(cfg->kafka_props[i].name);
+		free(cfg->kafka_props[i].value);
+	}
+	free(cfg->kafka_props);
+	free(cfg->path);
+	free(cfg);
+}
+
+struct loader {
+	const char *path;
+	char *err;
+	size_t errsize;
+};
+
+static int fail_at(struct loader *ld, const config_setting_t *st, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail_at(struct loader *ld, const config_setting_t *st, const char *key, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(ld->err, ld->errsize, "%s:%d: %s: %s", ld->path, st ? (int)config_setting_source_line(st) : 0, key,
+		 what);
+	return -1;
+}
+
+static int load_string(struct loader *ld, config_setting_t *st, const char *key, const struct setting *s,
+		       char **dst)
+{
+	const char *v;
+	char *copy;
+
+	if (config_setting_type(st) != CONFIG_TYPE_STRING)
+		return fail_at(ld, st, key, "expected a string in double quotes");
+	v = config_setting_get_string(st);
+	if (s->max_len && strlen(v) > s->max_len) {
+		char lim[32];
+		snprintf(lim, sizeof(lim), "%zu", s->max_len);
+		return fail_at(ld, st, key, "longer than %s bytes", lim);
+	}
+	if (*v == '\0' && (s->required || s->def_str != NULL))
+		return fail_at(ld, st, key, "must not be empty");
+	if ((copy = strdup(v)) == NULL)
+		return fail_at(ld, st, key, "out of memory");
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int load_int(struct loader *ld, config_setting_t *st, const char *key, const struct setting *s, int *dst)
+{
+	long long v;
+	char range[96];
+
+	if (config_setting_type(st) != CONFIG_TYPE_INT && config_setting_type(st) != CONFIG_TYPE_INT64)
+		return fail_at(ld, st, key, "expected a whole number (no quotes)");
+	v = config_setting_get_int64(st);
+	if (v < s->min || v > s->max) {
+		snprintf(range, sizeof(range), "%lld is out of range (%lld to %lld)", v, s->min, s->max);
+		return fail_at(ld, st, key, "%s", range);
+	}
+	*dst = (int)v;
+	return 0;
+}
+
+static int managed_prop_check(struct loader *ld, config_setting_t *st, const char *name)
+{
+	for (size_t i = 0; i < sizeof(managed_props) / sizeof(managed_props[0]); i++) {
+		if (strcmp(name, managed_props[i].name) == 0) {
+			char key[300];
+			snprintf(key, sizeof(key), "kafka.properties: \"%s\"", name);
+			return fail_at(ld, st, key, "managed by outboxd (%s)", managed_props[i].why);
+		}
+	}
+	return 0;
+}
+
+/* kafka.properties = [ "linger.ms=5", ... ]: librdkafka names contain dots, which libconfig names cannot. */
+static int load_props(struct loader *ld, config_setting_t *st, struct config *cfg)
+{
+	int n = config_setting_length(st);
+
+	if (config_setting_type(st) != CONFIG_TYPE_ARRAY && config_setting_type(st) != CONFIG_TYPE_LIST)
+		return fail_at(ld, st, "kafka.properties", "expected a list of \"name=value\" strings");
+	cfg->kafka_props = calloc((size_t)n + 1, sizeof(*cfg->kafka_props));
+	if (cfg->kafka_props == NULL)
+		return fail_at(ld, st, "kafka.properties", "out of memory");
+	cfg->kafka_props_line = (int)config_setting_source_line(st);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *el = config_setting_get_elem(st, (unsigned)i);
+		const char *v, *eq;
+		struct kafka_property *p = &cfg->kafka_props[cfg->n_kafka_props];
+
+		if (config_setting_type(el) != CONFIG_TYPE_STRING)
+			return fail_at(ld, st, "kafka.properties", "element is not a \"name=value\" string");
+		v = config_setting_get_string(el);
+		eq = strchr(v, '=');
+		if (eq == NULL || eq == v)
+			return fail_at(ld, st, "kafka.properties", "\"%s\" is not of the form name=value", v);
+		p->name = strndup(v, (size_t)(eq - v));
+		p->value = strdup(eq + 1);
+		p->line = (int)config_setting_source_line(el);
+		if (p->line == 0)
+			p->line = cfg->kafka_props_line;
+		if (p->name == NULL || p->value == NULL) {
+			free(p->name);
+			free(p->value);
+			return fail_at(ld, st, "kafka.properties", "out of memory");
+		}
+		cfg->n_kafka_props++;
+		if (managed_prop_check(ld, st, p->name) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int load_one(struct loader *ld, config_setting_t *st, const struct setting *s, struct config *cfg)
+{
+	char key[128];
+	const char *lv;
+
+	snprintf(key, sizeof(key), "%s.%s", s->group, s->name);
+	switch (s->type) {
+	case ST_STRING:
+		return load_string(ld, st, key, s, (char **)field(cfg, s));
+	case ST_INT:
+		return load_int(ld, st, key, s, (int *)field(cfg, s));
+	case ST_LOGLEVEL:
+		if (config_setting_type(st) != CONFIG_TYPE_STRING)
+			return fail_at(ld, st, key, "expected a string in double quotes");
+		lv = config_setting_get_string(st);
+		if (log_level_parse(lv, (enum log_level *)field(cfg, s)) < 0)
+			return fail_at(ld, st, key, "\"%s\" is not one of debug, info, warn, error", lv);
+		return 0;
+	case ST_PROPS:
+		return load_props(ld, st, cfg);
+	}
+	return -1;
+}
+
+/* Every setting in the file must be one we know: a typo must not silently fall back to a default. */
+static int load_tree(struct loader *ld, config_setting_t *root, struct config *cfg)
+{
+	int ng = config_setting_length(root);
+
+	for (int g = 0; g < ng; g++) {
+		config_setting_t *grp = config_setting_get_elem(root, (unsigned)g);
+		const char *gname = config_setting_name(grp);
+		int nk;
+
+		if (gname == NULL || !known_group(gname))
+			return fail_at(ld, grp, gname ? gname : "?",
+				       "unknown setting (known groups: postgres, kafka, relay, log)");
+		if (config_setting_type(grp) != CONFIG_TYPE_GROUP)
+			return fail_at(ld, grp, gname, "expected a group: %s: { ... };", gname);
+		nk = config_setting_length(grp);
+		for (int k = 0; k < nk; k++) {
+			config_setting_t *st = config_setting_get_elem(grp, (unsigned)k);
+			const struct setting *s = find_setting(gname, config_setting_name(st));
+			if (s == NULL) {
+				char key[256];
+				snprintf(key, sizeof(key), "%s.%s", gname, config_setting_name(st));
+				return fail_at(ld, st, key, "unknown setting");
+			}
+			if (load_one(ld, st, s, cfg) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_required(struct loader *ld, struct config *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		if (s->required && *(char **)field(cfg, s) == NULL) {
+			snprintf(ld->err, ld->errsize, "%s: %s.%s: required setting is missing", ld->path, s->group,
+				 s->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(cfg->pg_conninfo, &perr);
+
+	if (opts == NULL) {
+		/* libpq's message quotes the offending part of the string, never a whole conninfo. */
+		char what[300];
+		snprintf(what, sizeof(what), "invalid: %s", perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return fail_at(ld, config_lookup(lc, "postgres.conninfo"), "postgres.conninfo", "%s", what);
+	}
+	PQconninfoFree(opts);
+	if (cfg->backoff_max_ms < cfg->backoff_min_ms)
+		return fail_at(ld, config_lookup(lc, "relay.backoff_max_ms"), "relay.backoff_max_ms",
+			       "must not be less than relay.backoff_min_ms");
+	return 0;
+}
+
+int config_load(const char *path, struct config **out, char *errbuf, size_t errsize)
+{
+	struct loader ld = { path, errbuf, errsize };
+	struct config *cfg = NULL;
+	config_t lc;
+	int rc = -1;
+
+	config_init(&lc);
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			snprintf(errbuf, errsize, "%s: cannot read: %s", path, strerror(errno));
+		else
+			snprintf(errbuf, errsize, "%s:%d: syntax error: %s",
+				 config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
+				 config_error_text(&lc));
+		goto done;
+	}
+	if ((cfg = config_defaults()) == NULL || (cfg->path = strdup(path)) == NULL) {
+		snprintf(errbuf, errsize, "%s: out of memory", path);
+		goto done;
+	}
+	if (load_tree(&ld, config_root_setting(&lc), cfg) < 0 || check_required(&ld, cfg) < 0 ||
+	    check_semantics(&ld, &lc, cfg) < 0)
+		goto done;
+	*out = cfg;
+	cfg = NULL;
+	rc = 0;
+done:
+	config_free(cfg);
+	config_destroy(&lc);
+	return rc;
+}
+
+int config_kafka_property_is_secret(const char *name)
+{
+	static const char *const needles[] = { "password", "secret", ".pem", "sasl.oauthbearer.config" };
+
+	for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
+		if (strstr(name, needles[i]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+static void print_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+/* The conninfo rebuilt from its parsed keywords, with the password replaced. */
+static void print_conninfo(FILE *out, const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	char buf[8192];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (PQconninfoOption *p = opts; p != NULL && p->keyword != NULL; p++) {
+		const char *v = p->val;
+		int n;
+		if (v == NULL)
+			continue;
+		if (strcmp(p->keyword, "password") == 0)
+			v = "<redacted>";
+		n = snprintf(buf + o, sizeof(buf) - o, "%s%s='", o ? " " : "", p->keyword);
+		if (n < 0 || (size_t)n >= sizeof(buf) - o)
+			break;
+		o += (size_t)n;
+		for (; *v && o + 3 < sizeof(buf); v++) {
+			if (*v == '\'' || *v == '\\')
+				buf[o++] = '\\';
+			buf[o++] = *v;
+		}
+		buf[o++] = '\'';
+		buf[o] = '\0';
+	}
+	PQconninfoFree(opts);
+	print_string(out, buf);
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+	const char *group = "";
+
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		const void *f = (const char *)cfg + s->offset;
+
+		if (strcmp(group, s->group) != 0) {
+			fprintf(out, "%s%s: {\n", *group ? "};\n" : "", s->group);
+			group = s->group;
+		}
+		if (s->type == ST_STRING && *(char *const *)f == NULL)
+			continue;
+		fprintf(out, "  %s = ", s->name);
+		if (s->type == ST_INT) {
+			fprintf(out, "%d", *(const int *)f);
+		} else if (s->type == ST_LOGLEVEL) {
+			print_string(out, log_level_name(*(const enum log_level *)f));
+		} else if (s->type == ST_STRING && strcmp(s->name, "conninfo") == 0) {
+			print_conninfo(out, *(char *const *)f);
+		} else if (s->type == ST_STRING) {
+			print_string(out, *(char *const *)f);
+		} else {
+			fputs("[", out);
+			for (int p = 0; p < cfg->n_kafka_props; p++) {
+				char kv[8192];
+				const struct kafka_property *kp = &cfg->kafka_props[p];
+				snprintf(kv, sizeof(kv), "%s=%s", kp->name,
+					 config_kafka_property_is_secret(kp->name) ? "<redacted>" : kp->value);
+				fputs(p ? ", " : " ", out);
+				print_string(out, kv);
+			}
+			fputs(cfg->n_kafka_props ? " ]" : "]", out);
+		}
+		fputs(";\n", out);
+	}
+	fputs("};\n", out);
+}

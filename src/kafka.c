@@ -1,0 +1,316 @@
+/* The idempotent producer. message.timeout.ms is infinite: the relay sets its own delivery deadline per batch
+ * and purges what is left at the deadline. That way what was delivered is always a prefix of each partition's
+ * produced sequence (librdkafka never times out an earlier message while delivering a later one), which keeps
+ * per-key order of first delivery across retries. */
+#include "kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "message.h"
+
+#define TAG_INDEX_BITS 24 /* batch_size is at most 10000 < 2^24 */
+#define TAG_INDEX_MASK ((UINT64_C(1) << TAG_INDEX_BITS) - 1)
+#define TAG_GEN_MASK ((UINT64_C(1) << (64 - TAG_INDEX_BITS)) - 1)
+
+struct kafka {
+	const struct config *cfg;
+	rd_kafka_t *rk;
+	struct batch *batch; /* the batch whose reports are being collected, or NULL */
+	int fatal;
+	char fatal_reason[256];
+};
+
+int64_t kafka_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum kafka_err_class kafka_classify(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__FATAL:
+	case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+	case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+		return KAFKA_ERR_FATAL;
+	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+	case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+	case RD_KAFKA_RESP_ERR_INVALID_MSG:
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+	case RD_KAFKA_RESP_ERR__INVALID_ARG:
+		return KAFKA_ERR_PERMANENT;
+	default:
+		return KAFKA_ERR_TRANSIENT;
+	}
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct kafka *k = opaque;
+	uint64_t tag = (uint64_t)(uintptr_t)m->_private;
+	struct batch *b = k->batch;
+	struct outbox_row *row;
+	char reason[160];
+
+	(void)rk;
+	if (b == NULL || (tag >> TAG_INDEX_BITS) != (b->generation & TAG_GEN_MASK) ||
+	    (tag & TAG_INDEX_MASK) >= (uint64_t)b->n)
+		return; /* a late report for a batch already abandoned */
+	row = &b->rows[tag & TAG_INDEX_MASK];
+	if (row->state != ROW_PENDING)
+		return;
+	b->outstanding--;
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		batch_set_state(row, ROW_ACKED, NULL);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
+	switch (kafka_classify(m->err)) {
+	case KAFKA_ERR_PERMANENT:
+		batch_set_state(row, ROW_PERMANENT, reason);
+		break;
+	case KAFKA_ERR_FATAL:
+		k->fatal = 1; /* the row itself may well be fine on a new producer */
+		batch_set_state(row, ROW_TRANSIENT, reason);
+		break;
+	case KAFKA_ERR_TRANSIENT:
+		batch_set_state(row, ROW_TRANSIENT, reason);
+		break;
+	}
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct kafka *k = opaque;
+	char q[512];
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, k->fatal_reason, sizeof(k->fatal_reason));
+		k->fatal = 1;
+		log_error("kafka fatal error", "reason=%s", log_quote(q, sizeof(q), k->fatal_reason));
+		return;
+	}
+	log_warn("kafka error", "err=%s reason=%s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
+		 log_quote(q, sizeof(q), reason));
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	char q[1024];
+
+	(void)rk;
+	log_write(level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG,
+		  "librdkafka", "facility=%s text=%s", fac, log_quote(q, sizeof(q), buf));
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, const struct config *cfg, int line,
+		    char *errbuf, size_t errsize)
+{
+	char why[512];
+
+	if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) == RD_KAFKA_CONF_OK)
+		return 0;
+	if (line > 0)
+		snprintf(errbuf, errsize, "%s:%d: kafka.properties: %s", cfg->path ? cfg->path : "config", line, why);
+	else
+		snprintf(errbuf, errsize, "kafka producer configuration: %s: %s", name, why);
+	return -1;
+}
+
+/* outboxd's producer settings, then the operator's. A new conf the caller owns, or NULL. */
+static rd_kafka_conf_t *build_conf(const struct config *cfg, char *errbuf, size_t errsize)
+{
+	static const char *const defaults[][2] = {
+		{ "client.id", "outboxd" },
+		{ "enable.idempotence", "true" },
+		{ "acks", "all" },
+		{ "message.timeout.ms", "0" },
+		/* Keys land on the partitions a Java producer (Debezium, Kafka Connect) would choose. */
+		{ "partitioner", "murmur2_random" },
+		{ "linger.ms", "5" },
+		/* librdkafka's default queue is 1 GiB; one batch in flight needs far less, and RSS follows it. */
+		{ "queue.buffering.max.kbytes", "16384" },
+		{ "socket.keepalive.enable", "true" },
+		{ "topic.metadata.propagation.max.ms", "10000" },
+	};
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+	if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errbuf, errsize) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		if (conf_set(conf, defaults[i][0], defaults[i][1], cfg, 0, errbuf, errsize) < 0)
+			goto fail;
+	}
+	for (int i = 0; i < cfg->n_kafka_props; i++) {
+		const struct kafka_property *p = &cfg->kafka_props[i];
+		if (conf_set(conf, p->name, p->value, cfg, p->line, errbuf, errsize) < 0)
+			goto fail;
+	}
+	return conf;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+struct kafka *kafka_new(const struct config *cfg, char *errbuf, size_t errsize)
+{
+	struct kafka *k = calloc(1, sizeof(*k));
+	rd_kafka_conf_t *conf = NULL;
+	char why[512];
+
+	if (k == NULL) {
+		snprintf(errbuf, errsize, "out of memory");
+		return NULL;
+	}
+	k->cfg = cfg;
+	if ((conf = build_conf(cfg, errbuf, errsize)) == NULL)
+		goto fail;
+	rd_kafka_conf_set_opaque(conf, k);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+	if (k->rk == NULL) {
+		snprintf(errbuf, errsize, "cannot create the Kafka producer: %s", why);
+		rd_kafka_conf_destroy(conf);
+		goto fail;
+	}
+	return k;
+fail:
+	free(k);
+	return NULL;
+}
+
+int kafka_check_config(const struct config *cfg, char *errbuf, size_t errsize)
+{
+	struct kafka *k = kafka_new(cfg, errbuf, errsize);
+
+	if (k == NULL)
+		return -1;
+	kafka_free(k, 0);
+	return 0;
+}
+
+void kafka_free(struct kafka *k, int timeout_ms)
+{
+	if (k == NULL)
+		return;
+	k->batch = NULL;
+	if (k->rk != NULL) {
+		rd_kafka_flush(k->rk, timeout_ms);
+		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_poll(k->rk, 0);
+		rd_kafka_destroy(k->rk);
+	}
+	free(k);
+}
+
+/* Hands one row to librdkafka. Returns the produce error (the row's state is set for refusals). */
+static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
+{
+	struct outbox_row *row = &b->rows[i];
+	uint64_t tag = ((b->generation & TAG_GEN_MASK) << TAG_INDEX_BITS) | (uint64_t)i;
+	rd_kafka_headers_t *hdrs;
+	rd_kafka_resp_err_t err;
+	char why[160];
+
+	if (!message_topic_valid(row->topic, why, sizeof(why))) {
+		batch_set_state(row, ROW_PERMANENT, why);
+		return RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	hdrs = message_headers_build(row->headers, row->headers_len, k->cfg->event_id_header, row->event_id, why,
+				     sizeof(why));
+	if (hdrs == NULL) {
+		batch_set_state(row, ROW_PERMANENT, why);
+		return RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(row->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_KEY(row->key, row->key_len),
+				RD_KAFKA_V_VALUE((void *)row->payload, row->payload_len), RD_KAFKA_V_HEADERS(hdrs),
+				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		rd_kafka_headers_destroy(hdrs); /* ownership passes to librdkafka only on success */
+	return err;
+}
+
+int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
+{
+	char reason[160];
+	int produced = 0;
+
+	b->generation++;
+	b->outstanding = 0;
+	k->batch = b;
+	for (int i = 0; i < b->n; i++) {
+		rd_kafka_resp_err_t err;
+
+		if (b->rows[i].state != ROW_PENDING)
+			continue;
+		while ((err = produce_row(k, b, i)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			if (kafka_now_ms() >= deadline_ms)
+				return produced; /* the rest stay PENDING and unproduced */
+			rd_kafka_poll(k->rk, 50);
+		}
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			if (b->rows[i].state == ROW_PENDING) {
+				b->outstanding++;
+				produced++;
+			}
+			continue;
+		}
+		snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
+		switch (kafka_classify(err)) {
+		case KAFKA_ERR_PERMANENT:
+			batch_set_state(&b->rows[i], ROW_PERMANENT, reason);
+			break;
+		case KAFKA_ERR_FATAL:
+			k->fatal = 1;
+			batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
+			return produced;
+		case KAFKA_ERR_TRANSIENT:
+			batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
+			break;
+		}
+	}
+	return produced;
+}
+
+void kafka_serve(struct kafka *k, int timeout_ms)
+{
+	/* flush, unlike poll, sends lingering messages at once; it serves delivery reports while it waits. */
+	if (k->batch != NULL && k->batch->outstanding > 0)
+		rd_kafka_flush(k->rk, timeout_ms);
+	else
+		rd_kafka_poll(k->rk, timeout_ms);
+}
+
+int kafka_abandon_batch(struct kafka *k, struct batch *b, int timeout_ms)
+{
+	int64_t deadline = kafka_now_ms() + timeout_ms;
+
+	if (b->outstanding > 0)
+		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	while (b->outstanding > 0 && kafka_now_ms() < deadline)
+		rd_kafka_poll(k->rk, 50);
+	k->batch = NULL;
+	return b->outstanding > 0 ? -1 : 0;
+}
+
+int kafka_is_fatal(const struct kafka *k, char *why, size_t whysize)
+{
+	if (k->fatal)
+		snprintf(why, whysize, "%s", k->fatal_reason[0] ? k->fatal_reason : "fatal producer error");
+	return k->fatal;
+}

@@ -1,0 +1,541 @@
+/* PostgreSQL side of the relay. Table names from the config are quoted with PQescapeIdentifier; row data and
+ * every other value travel as parameters. Claims come back in binary format (no hex-decoding of bytea). */
+#include "pg.h"
+
+#include <endian.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_LOCK_KEY "7374920001" /* pg_advisory_xact_lock key serialising schema installs */
+
+struct pg {
+	const struct config *cfg;
+	PGconn *conn;
+	char *qschema;  /* quoted schema */
+	char *qtable;   /* quoted schema.table */
+	char *ids_buf;  /* "{1,2,...}" for the mark statements; sized for a full batch */
+	size_t ids_cap;
+};
+
+struct pg *pg_new(const struct config *cfg)
+{
+	struct pg *pg = calloc(1, sizeof(*pg));
+
+	if (pg != NULL)
+		pg->cfg = cfg;
+	return pg;
+}
+
+void pg_free(struct pg *pg)
+{
+	if (pg == NULL)
+		return;
+	pg_disconnect(pg);
+	free(pg->ids_buf);
+	free(pg);
+}
+
+void pg_disconnect(struct pg *pg)
+{
+	if (pg->conn != NULL)
+		PQfinish(pg->conn);
+	pg->conn = NULL;
+	free(pg->qschema);
+	free(pg->qtable);
+	pg->qschema = pg->qtable = NULL;
+}
+
+int pg_connected(const struct pg *pg)
+{
+	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+int pg_socket(const struct pg *pg)
+{
+	return pg->conn ? PQsocket(pg->conn) : -1;
+}
+
+int pg_server_version(const struct pg *pg)
+{
+	return pg->conn ? PQserverVersion(pg->conn) : 0;
+}
+
+/* The first line of libpq's message: enough to act on, and it never contains the conninfo or a password. */
+static void set_err(char *errbuf, size_t errsize, const char *what, const char *msg)
+{
+	size_t n;
+
+	snprintf(errbuf, errsize, "%s: %s", what, msg && *msg ? msg : "unknown error");
+	n = strcspn(errbuf, "\n");
+	errbuf[n] = '\0';
+}
+
+/* Broken connection, server shutting down, or this backend terminated: all mean "reconnect". */
+static int rc_of(struct pg *pg, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(pg->conn) != CONNECTION_OK)
+		return PG_ERR_CONN;
+	if (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))
+		return PG_ERR_CONN;
+	return PG_ERR_QUERY;
+}
+
+/* Runs statements whose result rows (if any) are not needed. */
+static int exec_cmd(struct pg *pg, const char *sql, const char *what, char *errbuf, size_t errsize)
+{
+	PGresult *res = PQexec(pg->conn, sql);
+	int rc = PG_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_connect(struct pg *pg, char *errbuf, size_t errsize)
+{
+	/* Keepalives and a TCP user timeout so a dead server is noticed in seconds, not hours. The conninfo comes
+	 * last so that anything it says overrides these defaults. */
+	const char *keys[12], *vals[12];
+	int n = 0;
+	char *qs = NULL, *qt = NULL;
+
+	pg_disconnect(pg);
+	keys[n] = "fallback_application_name", vals[n++] = "outboxd";
+	keys[n] = "connect_timeout", vals[n++] = "10";
+	keys[n] = "keepalives", vals[n++] = "1";
+	keys[n] = "keepalives_idle", vals[n++] = "5";
+	keys[n] = "keepalives_interval", vals[n++] = "2";
+	keys[n] = "keepalives_count", vals[n++] = "3";
+	keys[n] = "tcp_user_timeout", vals[n++] = "10000";
+	if (pg->cfg->pg_passfile != NULL)
+		keys[n] = "passfile", vals[n++] = pg->cfg->pg_passfile;
+	keys[n] = "dbname", vals[n++] = pg->cfg->pg_conninfo;
+	keys[n] = NULL, vals[n] = NULL;
+
+	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (pg->conn == NULL) {
+		set_err(errbuf, errsize, "cannot connect to PostgreSQL", "out of memory");
+		return PG_ERR_CONN;
+	}
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		set_err(errbuf, errsize, "cannot connect to PostgreSQL", PQerrorMessage(pg->conn));
+		pg_disconnect(pg);
+		return PG_ERR_CONN;
+	}
+	qs = PQescapeIdentifier(pg->conn, pg->cfg->pg_schema, strlen(pg->cfg->pg_schema));
+	qt = PQescapeIdentifier(pg->conn, pg->cfg->pg_table, strlen(pg->cfg->pg_table));
+	if (qs == NULL || qt == NULL || (pg->qtable = malloc(strlen(qs) + strlen(qt) + 2)) == NULL ||
+	    (pg->qschema = strdup(qs)) == NULL) {
+		set_err(errbuf, errsize, "cannot quote the table name", PQerrorMessage(pg->conn));
+		PQfreemem(qs);
+		PQfreemem(qt);
+		pg_disconnect(pg);
+		return PG_ERR_QUERY;
+	}
+	sprintf(pg->qtable, "%s.%s", qs, qt);
+	PQfreemem(qs);
+	PQfreemem(qt);
+	return PG_OK;
+}
+
+/* The table's oid (for its NOTIFY channel) and its outboxd schema version. */
+static int check_table(struct pg *pg, int need_version, unsigned *oid, char *errbuf, size_t errsize)
+{
+	const char *params[2] = { pg->qtable, NULL };
+	char sql[512];
+	PGresult *res;
+	int version, rc = PG_OK;
+
+	snprintf(sql, sizeof(sql), "%s.outboxd_schema", pg->qschema);
+	params[1] = sql;
+	res = PQexecParams(pg->conn, "SELECT to_regclass($1)::oid, to_regclass($2)::oid", 2, NULL, params, NULL,
+			   NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot look up the outbox table", PQerrorMessage(pg->conn));
+		goto done;
+	}
+	if (PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 1)) {
+		snprintf(errbuf, errsize, "table %s does not exist or is not an outboxd table (run: outboxd schema install)",
+			 pg->qtable);
+		rc = PG_ERR_SCHEMA;
+		goto done;
+	}
+	*oid = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	snprintf(sql, sizeof(sql), "SELECT version FROM %s.outboxd_schema WHERE table_name = $1", pg->qschema);
+	res = PQexecParams(pg->conn, sql, 1, NULL, (const char *[]){ pg->cfg->pg_table }, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot read the schema version", PQerrorMessage(pg->conn));
+		goto done;
+	}
+	version = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	if (version < need_version) {
+		snprintf(errbuf, errsize, "table %s is at schema version %d, this outboxd needs %d (run: outboxd schema install)",
+			 pg->qtable, version, need_version);
+		rc = PG_ERR_SCHEMA;
+	}
+done:
+	PQclear(res);
+	return rc;
+}
+
+static int prepare(struct pg *pg, const char *name, const char *sql, int nparams, char *errbuf, size_t errsize)
+{
+	PGresult *res = PQprepare(pg->conn, name, sql, nparams, NULL);
+	int rc = PG_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot prepare statements", PQerrorMessage(pg->conn));
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[1024];
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, event_id, topic, key, payload, headers, created_at, attempts FROM %s"
+		 " WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+		 pg->qtable);
+	if ((rc = prepare(pg, "claim", sql, 1, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "UPDATE %s SET sent_at = now() WHERE id = ANY($1::bigint[])", pg->qtable);
+	if ((rc = prepare(pg, "mark_sent", sql, 1, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %s SET failed_at = now(), attempts = attempts + 1, last_error = $2 WHERE id = $1::bigint",
+		 pg->qtable);
+	if ((rc = prepare(pg, "mark_failed", sql, 2, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %s SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])", pg->qtable);
+	return prepare(pg, "mark_retry", sql, 2, errbuf, errsize);
+}
+
+int pg_prepare_relay(struct pg *pg, int batch_cap, int need_version, char *errbuf, size_t errsize)
+{
+	char sql[256];
+	unsigned oid = 0;
+	int rc;
+
+	if ((rc = check_table(pg, need_version, &oid, errbuf, errsize)) != PG_OK)
+		return rc;
+	/* A lost commit of a mark means a re-send, never a loss: the relay's own commits need not wait for the
+	 * WAL flush. A relay stuck mid-batch gets its row locks taken away by the server. */
+	snprintf(sql, sizeof(sql), "SET synchronous_commit = off; SET idle_in_transaction_session_timeout = %d",
+		 pg->cfg->delivery_timeout_ms * 2 + 10000);
+	if ((rc = exec_cmd(pg, sql, "cannot set up the session", errbuf, errsize)) != PG_OK)
+		return rc;
+	if ((rc = prepare_statements(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "LISTEN \"outboxd_%u\"", oid);
+	if ((rc = exec_cmd(pg, sql, "cannot LISTEN", errbuf, errsize)) != PG_OK)
+		return rc;
+	if (pg->ids_cap < (size_t)batch_cap * 21 + 3) {
+		char *p = realloc(pg->ids_buf, (size_t)batch_cap * 21 + 3);
+		if (p == NULL) {
+			set_err(errbuf, errsize, "cannot allocate", "out of memory");
+			return PG_ERR_QUERY;
+		}
+		pg->ids_buf = p;
+		pg->ids_cap = (size_t)batch_cap * 21 + 3;
+	}
+	return PG_OK;
+}
+
+int pg_drain_notifies(struct pg *pg)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (pg->conn == NULL || PQconsumeInput(pg->conn) == 0)
+		return PG_ERR_CONN;
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		PQfreemem(n);
+		count++;
+	}
+	return count;
+}
+
+static uint64_t get_be64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+static uint32_t get_be32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be32toh(v);
+}
+
+static void format_uuid(const unsigned char *u, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[u[i] >> 4];
+		out[o++] = hex[u[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01. */
+#define PG_EPOCH_OFFSET_US 946684800000000LL
+
+static void row_from_result(const PGresult *res, int i, struct outbox_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = (int64_t)get_be64(PQgetvalue(res, i, 0));
+	format_uuid((const unsigned char *)PQgetvalue(res, i, 1), r->event_id);
+	r->topic = PQgetvalue(res, i, 2); /* libpq NUL-terminates every value, binary ones too */
+	if (!PQgetisnull(res, i, 3)) {
+		r->key = PQgetvalue(res, i, 3);
+		r->key_len = (size_t)PQgetlength(res, i, 3);
+	}
+	if (!PQgetisnull(res, i, 4)) {
+		r->payload = PQgetvalue(res, i, 4);
+		r->payload_len = (size_t)PQgetlength(res, i, 4);
+	}
+	if (!PQgetisnull(res, i, 5) && PQgetlength(res, i, 5) >= 1) {
+		/* jsonb binary format: a version byte (1), then the JSON text. */
+		r->headers = PQgetvalue(res, i, 5) + 1;
+		r->headers_len = (size_t)PQgetlength(res, i, 5) - 1;
+	}
+	r->created_us = (int64_t)get_be64(PQgetvalue(res, i, 6)) + PG_EPOCH_OFFSET_US;
+	r->attempts = (int)get_be32(PQgetvalue(res, i, 7));
+	r->state = ROW_PENDING;
+}
+
+static void release_result(void *res)
+{
+	PQclear(res);
+}
+
+int pg_claim_batch(struct pg *pg, struct batch *b, int limit, char *errbuf, size_t errsize)
+{
+	char lim[16];
+	const char *params[1] = { lim };
+	PGresult *res;
+	int rc;
+
+	batch_clear(b);
+	if (limit > b->cap)
+		limit = b->cap;
+	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(lim, sizeof(lim), "%d", limit);
+	res = PQexecPrepared(pg->conn, "claim", 1, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot claim rows", PQerrorMessage(pg->conn));
+		PQclear(res);
+		return rc;
+	}
+	b->n = PQntuples(res);
+	for (int i = 0; i < b->n; i++)
+		row_from_result(res, i, &b->rows[i]);
+	b->result = res;
+	b->release = release_result;
+	return PG_OK;
+}
+
+/* "{id,id,...}" of the rows in a state (or, with also, a second state); returns how many. */
+static int ids_of(struct pg *pg, const struct batch *b, enum row_state st, enum row_state also,
+		  const char **first_reason)
+{
+	size_t o = 0;
+	int n = 0;
+
+	pg->ids_buf[o++] = '{';
+	for (int i = 0; i < b->n; i++) {
+		const struct outbox_row *r = &b->rows[i];
+		if (r->state != st && r->state != also)
+			continue;
+		if (n == 0 && first_reason != NULL)
+			*first_reason = r->reason;
+		o += (size_t)snprintf(pg->ids_buf + o, pg->ids_cap - o, "%s%lld", n ? "," : "", (long long)r->id);
+		n++;
+	}
+	pg->ids_buf[o++] = '}';
+	pg->ids_buf[o] = '\0';
+	return n;
+}
+
+static int exec_prepared(struct pg *pg, const char *stmt, int n, const char *const *params, char *errbuf,
+			 size_t errsize)
+{
+	PGresult *res = PQexecPrepared(pg->conn, stmt, n, params, NULL, NULL, 0);
+	int rc = PG_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int commit(struct pg *pg, char *errbuf, size_t errsize)
+{
+	PGresult *res = PQexec(pg->conn, "COMMIT");
+	int rc = PG_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "commit failed", PQerrorMessage(pg->conn));
+	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		/* The transaction had failed earlier and COMMIT rolled it back. */
+		rc = PG_ERR_QUERY;
+		set_err(errbuf, errsize, "commit failed", "the transaction was rolled back");
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+{
+	const char *reason = NULL;
+	int rc;
+
+	if (ids_of(pg, b, ROW_ACKED, ROW_ACKED, NULL) > 0 &&
+	    (rc = exec_prepared(pg, "mark_sent", 1, (const char *[]){ pg->ids_buf }, errbuf, errsize)) != PG_OK)
+		return rc;
+	for (int i = 0; i < b->n; i++) {
+		const struct outbox_row *r = &b->rows[i];
+		char id[24];
+		if (r->state != ROW_PERMANENT)
+			continue;
+		snprintf(id, sizeof(id), "%lld", (long long)r->id);
+		if ((rc = exec_prepared(pg, "mark_failed", 2, (const char *[]){ id, r->reason }, errbuf, errsize)) !=
+		    PG_OK)
+			return rc;
+	}
+	/* Undelivered rows stay unsent; one reason (the first) stands for all, as they almost always share it. */
+	if (ids_of(pg, b, ROW_TRANSIENT, ROW_PENDING, &reason) > 0 &&
+	    (rc = exec_prepared(pg, "mark_retry", 2, (const char *[]){ pg->ids_buf, reason }, errbuf, errsize)) !=
+		    PG_OK)
+		return rc;
+	return commit(pg, errbuf, errsize);
+}
+
+void pg_abort(struct pg *pg)
+{
+	PGresult *res;
+
+	if (pg->conn == NULL)
+		return;
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		pg_disconnect(pg);
+		return;
+	}
+	if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+		return;
+	res = PQexec(pg->conn, "ROLLBACK");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		pg_disconnect(pg);
+	PQclear(res);
+}
+
+int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
+{
+	char sql[1024];
+	PGresult *res;
+	int rc = PG_OK;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL),"
+		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s"
+		 "  WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 1), 0),"
+		 " (SELECT count(*) FROM %1$s WHERE failed_at IS NOT NULL AND sent_at IS NULL)",
+		 pg->qtable);
+	res = PQexec(pg->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot read the lag", PQerrorMessage(pg->conn));
+	} else {
+		out->pending = atoll(PQgetvalue(res, 0, 0));
+		out->oldest_pending_ms = atoll(PQgetvalue(res, 0, 1));
+		out->failed = atoll(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int installed_version(struct pg *pg, int *version, char *errbuf, size_t errsize)
+{
+	char meta[300], sql[512];
+	PGresult *res;
+	int rc = PG_OK;
+
+	snprintf(meta, sizeof(meta), "%s.outboxd_schema", pg->qschema);
+	res = PQexecParams(pg->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, (const char *[]){ meta }, NULL,
+			   NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
+	*version = 0;
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+		goto done;
+	PQclear(res);
+	snprintf(sql, sizeof(sql), "SELECT version FROM %s WHERE table_name = $1", meta);
+	res = PQexecParams(pg->conn, sql, 1, NULL, (const char *[]){ pg->cfg->pg_table }, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		goto fail;
+	*version = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	goto done;
+fail:
+	rc = rc_of(pg, res);
+	set_err(errbuf, errsize, "cannot read the schema version", PQerrorMessage(pg->conn));
+done:
+	PQclear(res);
+	return rc;
+}
+
+int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from, int *to, char *errbuf,
+		      size_t errsize)
+{
+	char *sql = NULL;
+	int rc;
+
+	rc = exec_cmd(pg, "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
+		      "cannot begin", errbuf, errsize);
+	if (rc != PG_OK)
+		goto fail;
+	if ((rc = installed_version(pg, from, errbuf, errsize)) != PG_OK)
+		goto fail;
+	*to = *from > latest ? *from : latest;
+	if (*from < latest) {
+		if ((sql = render(pg->cfg->pg_schema, pg->cfg->pg_table, *from, errbuf, errsize)) == NULL) {
+			rc = PG_ERR_QUERY;
+			goto fail;
+		}
+		if ((rc = exec_cmd(pg, sql, "schema install failed", errbuf, errsize)) != PG_OK)
+			goto fail;
+	}
+	free(sql);
+	return commit(pg, errbuf, errsize);
+fail:
+	free(sql);
+	pg_abort(pg);
+	return rc;
+}

@@ -1,0 +1,311 @@
+/* The relay loop, and the one place that decides what is fatal.
+ *
+ * One batch at a time: BEGIN; claim up to batch_size unsent rows in id order (FOR UPDATE SKIP LOCKED); produce
+ * them; wait for every delivery report (bounded by delivery_timeout_ms); mark only acknowledged rows sent, failed
+ * rows failed, the rest unsent with attempts + 1; COMMIT. A crash anywhere before COMMIT leaves every row unsent,
+ * so it is re-sent: at-least-once. Idle, it sleeps in poll() on the PostgreSQL socket (NOTIFY from the outbox
+ * trigger), the signal pipe and a timer (poll_interval_ms, the stats interval, the watchdog).
+ *
+ * Fatal (exit): a config or schema problem at start-up. Everything after start-up (PostgreSQL or Kafka gone, a
+ * fatal producer error, a broken transaction) is logged, backed off and retried. */
+#include "relay.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "batch.h"
+#include "kafka.h"
+#include "log.h"
+#include "pg.h"
+#include "schema.h"
+#include "service.h"
+#include "signals.h"
+#include "stats.h"
+
+#define ABANDON_WAIT_MS 5000 /* how long purged messages may take to report back */
+
+struct relay {
+	const struct config *cfg;
+	struct pg *pg;
+	struct kafka *kafka;
+	int kafka_broken; /* recreate the producer before the next batch */
+	struct batch *batch;
+	struct backoff backoff;
+	struct stats stats;
+	int64_t next_stats_ms;
+	int watchdog_ms;
+	char err[512];
+};
+
+static char qbuf[600];
+#define Q(s) log_quote(qbuf, sizeof(qbuf), (s))
+
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+/* Waits for a NOTIFY, a signal, or timeout_ms. */
+static void wait_for_work(struct relay *r, int timeout_ms)
+{
+	struct pollfd fds[2] = { { .fd = signals_fd(), .events = POLLIN }, { .fd = pg_socket(r->pg), .events = POLLIN } };
+	int nfds = fds[1].fd >= 0 ? 2 : 1;
+	int64_t now = kafka_now_ms();
+
+	/* libpq may already have read notifications while running the last batch's statements: then there is
+	 * work, and the socket will not say so. */
+	if (nfds == 2 && pg_drain_notifies(r->pg) > 0)
+		return;
+
+	if (r->next_stats_ms - now < timeout_ms)
+		timeout_ms = (int)(r->next_stats_ms > now ? r->next_stats_ms - now : 0);
+	if (r->watchdog_ms > 0)
+		timeout_ms = min_int(timeout_ms, r->watchdog_ms);
+	if (poll(fds, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR)
+		log_warn("poll failed", "errno=%d", errno);
+	signals_drain();
+	if (nfds == 2 && pg_drain_notifies(r->pg) == PG_ERR_CONN) {
+		log_warn("PostgreSQL connection lost while idle", NULL);
+		pg_disconnect(r->pg);
+	}
+}
+
+/* Sleeps for the next backoff delay; a signal cuts it short. */
+static void back_off(struct relay *r)
+{
+	int64_t until = kafka_now_ms() + backoff_next(&r->backoff);
+
+	while (!signals_stop_requested() && kafka_now_ms() < until) {
+		struct pollfd fd = { .fd = signals_fd(), .events = POLLIN };
+		int slice = (int)(until - kafka_now_ms());
+		if (r->watchdog_ms > 0)
+			slice = min_int(slice, r->watchdog_ms);
+		if (slice > 0 && poll(&fd, 1, slice) < 0 && errno != EINTR)
+			break;
+		signals_drain();
+		service_watchdog();
+	}
+}
+
+static int connect_pg(struct relay *r)
+{
+	int rc = pg_connect(r->pg, r->err, sizeof(r->err));
+
+	if (rc == PG_OK)
+		rc = pg_prepare_relay(r->pg, r->cfg->batch_size, schema_latest_version(), r->err, sizeof(r->err));
+	if (rc != PG_OK)
+		pg_disconnect(r->pg);
+	return rc;
+}
+
+static int ensure_kafka(struct relay *r)
+{
+	char why[256];
+
+	if (r->kafka != NULL && !r->kafka_broken && !kafka_is_fatal(r->kafka, why, sizeof(why)))
+		return 0;
+	if (r->kafka != NULL) {
+		log_warn("recreating the Kafka producer", "reason=%s", Q(r->kafka_broken ? "undelivered reports" : why));
+		kafka_free(r->kafka, 0);
+		r->kafka = NULL;
+	}
+	r->kafka_broken = 0;
+	if ((r->kafka = kafka_new(r->cfg, r->err, sizeof(r->err))) == NULL) {
+		log_error("cannot create the Kafka producer", "error=%s", Q(r->err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Waits for the batch's delivery reports until its deadline; a stop request shortens the deadline to the
+ * shutdown bound. What has not reported by then is purged and stays unsent. */
+static void await_delivery(struct relay *r, struct batch *b, int64_t deadline)
+{
+	int shortened = 0;
+
+	while (b->outstanding > 0) {
+		int64_t now = kafka_now_ms();
+		if (signals_stop_requested() && !shortened) {
+			shortened = 1;
+			if (deadline > now + r->cfg->shutdown_timeout_ms)
+				deadline = now + r->cfg->shutdown_timeout_ms;
+		}
+		if (now >= deadline)
+			break;
+		kafka_serve(r->kafka, (int)min_int(100, (int)(deadline - now)));
+		service_watchdog();
+	}
+	if (b->outstanding > 0 && kafka_abandon_batch(r->kafka, b, ABANDON_WAIT_MS) < 0)
+		r->kafka_broken = 1;
+	for (int i = 0; i < b->n; i++) {
+		if (b->rows[i].state == ROW_PENDING)
+			batch_set_state(&b->rows[i], ROW_TRANSIENT, "not acknowledged within relay.delivery_timeout_ms");
+	}
+}
+
+static void log_outcome(struct relay *r, const struct batch *b, int held)
+{
+	int acked = batch_count(b, ROW_ACKED), transient = batch_count(b, ROW_TRANSIENT);
+
+	for (int i = 0; i < b->n; i++) {
+		const struct outbox_row *row = &b->rows[i];
+		if (row->state == ROW_PERMANENT)
+			log_warn("row failed", "id=%lld event_id=%s reason=%s", (long long)row->id, row->event_id,
+				 Q(row->reason));
+	}
+	if (transient > 0) {
+		const char *reason = "";
+		for (int i = 0; i < b->n && !*reason; i++) {
+			if (b->rows[i].state == ROW_TRANSIENT)
+				reason = b->rows[i].reason;
+		}
+		log_warn("batch not fully delivered, will retry", "rows=%d acked=%d retry=%d held_back=%d reason=%s", b->n,
+			 acked, transient, held, Q(reason));
+	}
+	r->stats.published_total += acked;
+	r->stats.failed_total += batch_count(b, ROW_PERMANENT);
+	r->stats.retried_total += transient;
+	log_debug("batch", "rows=%d acked=%d", b->n, acked);
+}
+
+/* One batch, claim to commit. Returns the number of rows claimed, or -1 when the batch must be retried later. */
+static int relay_batch(struct relay *r)
+{
+	struct batch *b = r->batch;
+	int rc, held, transient;
+
+	rc = pg_claim_batch(r->pg, b, r->cfg->batch_size, r->err, sizeof(r->err));
+	if (rc != PG_OK)
+		goto pg_failed;
+	if (b->n == 0) {
+		pg_abort(r->pg);
+		return 0;
+	}
+	kafka_produce_batch(r->kafka, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	await_delivery(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	held = batch_hold_back_keys(b);
+	transient = batch_count(b, ROW_TRANSIENT);
+	log_outcome(r, b, held);
+	rc = pg_finish_batch(r->pg, b, r->err, sizeof(r->err));
+	if (rc != PG_OK) {
+		/* An unknown COMMIT outcome is treated as "not marked": the rows are read again and re-sent. */
+		r->stats.published_total -= batch_count(b, ROW_ACKED);
+		goto pg_failed;
+	}
+	if (transient > 0)
+		return -1;
+	return b->n;
+pg_failed:
+	log_warn("PostgreSQL error, will retry", "error=%s", Q(r->err));
+	pg_abort(r->pg);
+	if (rc == PG_ERR_CONN)
+		pg_disconnect(r->pg);
+	return -1;
+}
+
+static void report_stats(struct relay *r)
+{
+	struct pg_lag lag;
+	int64_t now = kafka_now_ms();
+
+	if (now < r->next_stats_ms)
+		return;
+	r->next_stats_ms = now + r->cfg->stats_interval_ms;
+	if (pg_connected(r->pg) && pg_lag(r->pg, &lag, r->err, sizeof(r->err)) == PG_OK) {
+		stats_report(&r->stats, &lag, now);
+		return;
+	}
+	stats_report(&r->stats, NULL, now);
+}
+
+static void relay_loop(struct relay *r)
+{
+	while (!signals_stop_requested()) {
+		int n;
+
+		service_watchdog();
+		if (signals_take_reload())
+			log_warn("SIGHUP received: live reload is not supported yet, configuration unchanged", NULL);
+		if (!pg_connected(r->pg)) {
+			if (connect_pg(r) != PG_OK) {
+				log_warn("cannot reach PostgreSQL, will retry", "error=%s", Q(r->err));
+				back_off(r);
+				continue;
+			}
+			log_info("connected to PostgreSQL", NULL);
+			backoff_reset(&r->backoff);
+		}
+		if (ensure_kafka(r) < 0) {
+			back_off(r);
+			continue;
+		}
+		n = relay_batch(r);
+		report_stats(r);
+		if (n < 0) {
+			back_off(r);
+			continue;
+		}
+		backoff_reset(&r->backoff);
+		if (n < r->cfg->batch_size)
+			wait_for_work(r, r->cfg->poll_interval_ms);
+		kafka_serve(r->kafka, 0);
+	}
+}
+
+static int relay_start(struct relay *r)
+{
+	int rc;
+
+	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->pg = pg_new(r->cfg)) == NULL) {
+		log_error("out of memory", NULL);
+		return EX_OSERR;
+	}
+	if ((r->kafka = kafka_new(r->cfg, r->err, sizeof(r->err))) == NULL) {
+		log_error("cannot create the Kafka producer", "error=%s", Q(r->err));
+		return EX_CONFIG;
+	}
+	/* At start-up a failure is reported and fatal, so a wrong conninfo or a missing schema is seen at once;
+	 * systemd restarts the service. Once running, the relay rides out outages instead. */
+	rc = connect_pg(r);
+	if (rc != PG_OK) {
+		log_error(rc == PG_ERR_CONN ? "cannot connect to PostgreSQL" : "the outbox table is not usable",
+			  "error=%s", Q(r->err));
+		return rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_CONFIG;
+	}
+	log_info("connected to PostgreSQL", "server_version=%d", pg_server_version(r->pg));
+	return 0;
+}
+
+int relay_run(const struct config *cfg)
+{
+	struct relay r = { .cfg = cfg };
+	int rc;
+
+	backoff_init(&r.backoff, cfg->backoff_min_ms, cfg->backoff_max_ms, (uint32_t)time(NULL) ^ (uint32_t)getpid());
+	stats_init(&r.stats, kafka_now_ms());
+	r.next_stats_ms = kafka_now_ms() + cfg->stats_interval_ms;
+	r.watchdog_ms = service_watchdog_interval_ms();
+	if (signals_init() < 0) {
+		log_error("cannot install signal handlers", "errno=%d", errno);
+		return EX_OSERR;
+	}
+	rc = relay_start(&r);
+	if (rc == 0) {
+		service_ready();
+		char qs[200], qt[200];
+		log_info("relaying", "schema=%s table=%s batch_size=%d", log_quote(qs, sizeof(qs), cfg->pg_schema),
+			 log_quote(qt, sizeof(qt), cfg->pg_table), cfg->batch_size);
+		relay_loop(&r);
+		service_stopping();
+		log_info("stopping", "published_total=%lld failed_total=%lld", r.stats.published_total,
+			 r.stats.failed_total);
+	}
+	kafka_free(r.kafka, 0);
+	pg_free(r.pg);
+	batch_free(r.batch);
+	if (rc == 0)
+		log_info("stopped", NULL);
+	return rc;
+}

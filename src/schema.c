@@ -1,0 +1,194 @@
+/* Renders sql/ templates. The templates use psql's own variable syntax (:"name" for identifiers, :'name' for
+ * literals) so the same files work with `psql -v table=... -f`; here the variables are filled in the same way
+ * psql would, and psql meta-command lines are dropped. */
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+static int buf_put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		if ((p = realloc(b->data, cap)) == NULL)
+			return -1;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+char *schema_quote_ident(const char *name)
+{
+	struct buf b = { 0 };
+
+	if (buf_put(&b, "\"", 1) < 0)
+		goto fail;
+	for (const char *p = name; *p; p++) {
+		if ((*p == '"' && buf_put(&b, "\"", 1) < 0) || buf_put(&b, p, 1) < 0)
+			goto fail;
+	}
+	if (buf_put(&b, "\"", 1) < 0)
+		goto fail;
+	return b.data;
+fail:
+	free(b.data);
+	return NULL;
+}
+
+char *schema_quote_literal(const char *value)
+{
+	struct buf b = { 0 };
+
+	/* Like PQescapeLiteral: an E'' string when there are backslashes, so the result means the same under any
+	 * standard_conforming_strings setting. */
+	if (strchr(value, '\\') != NULL && buf_put(&b, " E", 2) < 0)
+		goto fail;
+	if (buf_put(&b, "'", 1) < 0)
+		goto fail;
+	for (const char *p = value; *p; p++) {
+		if ((*p == '\'' || *p == '\\') && buf_put(&b, p, 1) < 0)
+			goto fail;
+		if (buf_put(&b, p, 1) < 0)
+			goto fail;
+	}
+	if (buf_put(&b, "'", 1) < 0)
+		goto fail;
+	return b.data;
+fail:
+	free(b.data);
+	return NULL;
+}
+
+int schema_latest_version(void)
+{
+	return schema_n_files ? schema_files[schema_n_files - 1].version : 0;
+}
+
+struct var {
+	const char *name;
+	char value[80];
+};
+
+/* The names the templates derive with psql's \set; keep in step with the \set lines of sql/001_outbox.sql. */
+static int make_vars(struct var *v, const char *schema, const char *table)
+{
+	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
+						"table_notify" };
+	int n = 0;
+
+	v[n].name = "schema";
+	snprintf(v[n++].value, sizeof(v[0].value), "%s", schema);
+	v[n].name = "table";
+	snprintf(v[n++].value, sizeof(v[0].value), "%s", table);
+	for (size_t i = 0; i < sizeof(suffixed) / sizeof(suffixed[0]); i++) {
+		v[n].name = suffixed[i];
+		snprintf(v[n++].value, sizeof(v[0].value), "%s%s", table, suffixed[i] + strlen("table"));
+	}
+	return n;
+}
+
+static const struct var *find_var(const struct var *v, int n, const char *name, size_t len)
+{
+	for (int i = 0; i < n; i++) {
+		if (strlen(v[i].name) == len && strncmp(v[i].name, name, len) == 0)
+			return &v[i];
+	}
+	return NULL;
+}
+
+/* One line: substitute :"var" and :'var'. */
+static int render_line(struct buf *out, const char *line, size_t len, const struct var *vars, int nvars,
+		       const char *file, int lineno, char *errbuf, size_t errsize)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *end;
+		const struct var *v;
+		char *q;
+		int rc;
+
+		if (line[i] != ':' || i + 1 >= len || (line[i + 1] != '"' && line[i + 1] != '\'')) {
+			size_t j = i + 1;
+			if (line[i] == ':' && j < len && line[j] == ':')
+				j++; /* a :: cast */
+			if (buf_put(out, line + i, j - i) < 0)
+				goto oom;
+			i = j;
+			continue;
+		}
+		end = memchr(line + i + 2, line[i + 1], len - i - 2);
+		if (end == NULL || (v = find_var(vars, nvars, line + i + 2, (size_t)(end - line - i - 2))) == NULL) {
+			snprintf(errbuf, errsize, "%s:%d: unknown psql variable", file, lineno);
+			return -1;
+		}
+		q = line[i + 1] == '"' ? schema_quote_ident(v->value) : schema_quote_literal(v->value);
+		if (q == NULL)
+			goto oom;
+		rc = buf_put(out, q, strlen(q));
+		free(q);
+		if (rc < 0)
+			goto oom;
+		i = (size_t)(end - line) + 1;
+	}
+	return buf_put(out, "\n", 1) < 0 ? (snprintf(errbuf, errsize, "out of memory"), -1) : 0;
+oom:
+	snprintf(errbuf, errsize, "out of memory");
+	return -1;
+}
+
+static int render_file(struct buf *out, const struct schema_file *f, const struct var *vars, int nvars,
+		       char *errbuf, size_t errsize)
+{
+	const char *p = f->text;
+	int lineno = 0;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (*p != '\\' && render_line(out, p, len, vars, nvars, f->name, lineno, errbuf, errsize) < 0)
+			return -1;
+		p += len + (nl != NULL);
+	}
+	return 0;
+}
+
+char *schema_render(const char *schema, const char *table, int from_version, char *errbuf, size_t errsize)
+{
+	struct var vars[8];
+	int nvars = make_vars(vars, schema, table);
+	struct buf out = { 0 };
+
+	if (strlen(table) > 63 || strlen(schema) > 63) {
+		snprintf(errbuf, errsize, "schema and table names are limited to 63 bytes");
+		return NULL;
+	}
+	if (buf_put(&out, "", 0) < 0)
+		goto oom;
+	for (int i = 0; i < schema_n_files; i++) {
+		if (schema_files[i].version <= from_version)
+			continue;
+		if (render_file(&out, &schema_files[i], vars, nvars, errbuf, errsize) < 0) {
+			free(out.data);
+			return NULL;
+		}
+	}
+	return out.data;
+oom:
+	snprintf(errbuf, errsize, "out of memory");
+	return NULL;
+}

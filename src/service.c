@@ -1,0 +1,22 @@
+#include "service.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+void service_ready(void) { sd_notify(0, "READY=1"); }
+
+void service_stopping(void) { sd_notify(0, "STOPPING=1"); }
+
+void service_status(const char *status) { sd_notifyf(0, "STATUS=%s", status); }
+
+void service_watchdog(void) { sd_notify(0, "WATCHDOG=1"); }
+
+int service_watchdog_interval_ms(void)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	return (int)(usec / 2000);
+}
