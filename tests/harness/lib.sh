@@ -128,8 +128,7 @@ harness_start_kafka() {
 	if ! command -v java >/dev/null || ! h_java_version_ok || ! h_kafka_jars; then
 		if [ "${CI:-}" = true ]; then h_die "CI=true requires the real Kafka broker (Java 17+ and mvn)"; fi
 		h_log "WARNING: no Java 17 or Maven: using librdkafka's mock cluster instead of a real broker"
-		H_KAFKA_MOCK=1
-		export H_KAFKA_MOCK
+		h_start_mock
 		return 0
 	fi
 	local dir=$H_TMP/kafka port cport cid
@@ -188,27 +187,45 @@ EOF
 	h_log "Kafka $(ls "$H_BUILD/kafka/lib" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p') (KRaft) on $H_KAFKA_BROKERS"
 }
 
+# librdkafka's mock cluster in a process of its own (tests/tools/mockbroker.c), so every client can reach it.
+h_start_mock() {
+	local bin=$H_BUILD/tests/mockbroker
+	[ -x "$bin" ] || h_die "$bin not built (make tools)"
+	mkdir -p "$H_TMP/mock"
+	H_KAFKA_DIR=$H_TMP/mock
+	"$bin" >"$H_KAFKA_DIR/bootstraps" 2>"$H_KAFKA_DIR/broker.log" </dev/null &
+	echo $! >"$H_KAFKA_DIR/pid"
+	for _ in $(seq 1 50); do
+		[ -s "$H_KAFKA_DIR/bootstraps" ] && break
+		sleep 0.1
+	done
+	H_KAFKA_BROKERS=$(head -n 1 "$H_KAFKA_DIR/bootstraps")
+	[ -n "$H_KAFKA_BROKERS" ] || h_die "mock cluster did not start"
+	H_KAFKA_MOCK=1
+	export H_KAFKA_MOCK H_KAFKA_BROKERS H_KAFKA_DIR
+	h_log "librdkafka mock cluster on $H_KAFKA_BROKERS (not a real broker)"
+}
+
 h_kafka_launch() {
 	java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$H_KAFKA_DIR/log4j2.properties" -cp "$H_BUILD/kafka/lib/*" \
 		kafka.Kafka "$H_KAFKA_DIR/server.properties" >>"$H_KAFKA_DIR/broker.log" 2>&1 </dev/null &
-	H_KAFKA_PID=$!
-	echo "$H_KAFKA_PID" >"$H_KAFKA_DIR/pid"
-	export H_KAFKA_PID
+	echo $! >"$H_KAFKA_DIR/pid"
 }
 
-# Stop (SIGTERM, bounded wait, then SIGKILL) only the pid we started.
+# Stop (SIGTERM, bounded wait, then SIGKILL) only the pid we started. The pid lives in a file because tests
+# stop and start the broker from subshells.
 harness_stop_kafka() {
-	[ -n "${H_KAFKA_PID:-}" ] || return 0
-	kill -TERM "$H_KAFKA_PID" 2>/dev/null
-	local i
+	local pid i
+	[ -n "${H_KAFKA_DIR:-}" ] && [ -f "$H_KAFKA_DIR/pid" ] || return 0
+	pid=$(cat "$H_KAFKA_DIR/pid")
+	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 300; i++)); do
-		kill -0 "$H_KAFKA_PID" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$H_KAFKA_PID" 2>/dev/null
-	wait "$H_KAFKA_PID" 2>/dev/null
-	H_KAFKA_PID=
+	kill -KILL "$pid" 2>/dev/null
+	rm -f "$H_KAFKA_DIR/pid"
 }
 
 # Restart the same broker (same data dir and ports) after harness_stop_kafka.

@@ -1,0 +1,100 @@
+# Helpers for integration tests; sourced in the test's subshell (set -e is on).
+
+T_NAME=${name:-test}
+T_DIR=$H_TMP/$T_NAME
+mkdir -p "$T_DIR"
+T_TOPIC=$(echo "$T_NAME-$RANDOM" | tr '_' '-')
+T_RELAY_PID=
+
+t_fail() {
+	echo "ASSERTION FAILED: $*" >&2
+	exit 1
+}
+
+# A fresh database owned by the app role; sets T_CONNINFO.
+t_db() {
+	local db=${1:-$T_NAME}
+	psql -qX -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE \"$db\" OWNER app" >/dev/null
+	T_DB=$db
+	T_CONNINFO="host=127.0.0.1 port=$PGPORT dbname=$db user=app password=$H_APP_PASSWORD"
+}
+
+# Writes a config file: t_conf FILE [extra relay settings] [extra log settings]
+t_conf() {
+	cat >"$1" <<CONF
+postgres: { conninfo = "$T_CONNINFO"; };
+kafka: { brokers = "$H_KAFKA_BROKERS"; };
+relay: { ${2:-} };
+log: { stats_interval_ms = 1000; ${3:-} };
+CONF
+}
+
+t_sql() { psql -qtAX -v ON_ERROR_STOP=1 "$T_CONNINFO" -c "$1"; }
+
+t_install() { "$OUTBOXD" schema install -c "$1" >/dev/null; }
+
+t_start_relay() { # conf logfile
+	"$OUTBOXD" run -c "$1" >>"$2" 2>&1 &
+	T_RELAY_PID=$!
+	local i
+	for ((i = 0; i < 300; i++)); do
+		grep -q 'msg=relaying' "$2" && return 0
+		kill -0 "$T_RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$2"
+	t_fail "relay did not start"
+}
+
+# Sends SIGTERM and waits up to $1 s (default 30); sets T_STOP_RC to the exit status, or "timeout" (then the
+# relay is killed). Not for $(...): only this shell can wait for the relay.
+t_stop_relay() {
+	local i
+	T_STOP_RC=timeout
+	kill -TERM "$T_RELAY_PID" 2>/dev/null || true
+	for ((i = 0; i < ${1:-30} * 10; i++)); do
+		kill -0 "$T_RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$T_RELAY_PID" 2>/dev/null; then
+		kill -KILL "$T_RELAY_PID"
+		wait "$T_RELAY_PID" 2>/dev/null || true
+		return 0
+	fi
+	T_STOP_RC=0
+	wait "$T_RELAY_PID" || T_STOP_RC=$?
+}
+
+t_wait_log() { # file pattern seconds
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+t_wait_sql() { # sql expected seconds
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(t_sql "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+t_check() { "$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$H_KAFKA_BROKERS" --topic "$T_TOPIC" "$@"; }
+
+t_expect_eq() { [ "$1" = "$2" ] || t_fail "$3: expected '$2', got '$1'"; }
+
+t_expect_grep() { grep -q -- "$2" "$1" || { cat "$1"; t_fail "'$2' not found in $1"; }; }
+
+t_expect_no_grep() { ! grep -q -- "$2" "$1" || { cat "$1"; t_fail "'$2' found in $1"; }; }
+
+# Steady writers: pgbench clients each running transactions of two events for one key (serialised per key with
+# an advisory lock, as README asks of applications), 10% rolled back. t_writers CLIENTS TRANSACTIONS
+t_writers() {
+	sed "s/@TOPIC@/$T_TOPIC/g" tests/integration/writer.sql >"$T_DIR/writer.sql"
+	PGPASSWORD=$H_APP_PASSWORD "$H_PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U app -c "$1" -j 2 -t "$2" \
+		-f "$T_DIR/writer.sql" "$T_DB" >"$T_DIR/pgbench.log" 2>&1 || { cat "$T_DIR/pgbench.log"; t_fail "pgbench"; }
+}
