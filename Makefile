@@ -39,10 +39,12 @@ TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker
 all: $(BUILD)/outboxd
 
 $(BUILD)/outboxd: $(BUILD)/obj/main.o $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD    $@"
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The SQL files become C strings, so `outboxd schema print` needs no installed files.
 $(BUILD)/obj/sql_files.c: $(SQL) Makefile | $(BUILD)/obj
@@ -53,7 +55,8 @@ $(BUILD)/obj/sql_files.c: $(SQL) Makefile | $(BUILD)/obj
 	  done; echo '};'; echo 'const int schema_n_files = sizeof(schema_files) / sizeof(schema_files[0]);'; } > $@
 
 $(BUILD)/obj/sql_files.o: $(BUILD)/obj/sql_files.c
-	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -61,7 +64,8 @@ $(BUILD)/obj $(BUILD)/tests:
 # ---------------------------------------------------------------- tests
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) \
+	@echo "  CC    $<"
+	@$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) \
 		$(LDLIBS) $(shell pkg-config --libs cmocka)
 
 # The checker shares no code with outboxd: it is the independent witness of what reached Kafka.
@@ -70,10 +74,12 @@ TOOL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -O2 
 	$(shell pkg-config --cflags libpq rdkafka 2>/dev/null)
 
 $(BUILD)/tests/checker: tests/tools/checker.c | $(BUILD)/tests
-	$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
 
 $(BUILD)/tests/mockbroker: tests/tools/mockbroker.c | $(BUILD)/tests
-	$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
 
 tools: $(TOOLS)
 

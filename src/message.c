@@ -65,7 +65,7 @@ rd_kafka_headers_t *message_headers_build(const char *json, size_t json_len, con
 
 	if (json != NULL) {
 		/* jsonb never holds \u0000, but the decoder is also fed by fuzzers: refuse NUL explicitly. */
-		root = json_loadb(json, json_len, JSON_REJECT_DUPLICATES, &jerr);
+		root = json_loadb(json, json_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 		if (root == NULL) {
 			snprintf(why, whysize, "headers: malformed JSON at offset %d: %s", jerr.position, jerr.text);
 			return NULL;

@@ -1,0 +1,192 @@
+/* Config parsing and validation: defaults, types, ranges, unknown keys, properties, redaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char path[64];
+
+/* Writes text to a temp file, loads it; returns config_load's result with err filled. */
+static int load_text(const char *text, struct config **cfg, char *err, size_t errsize)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/outboxd-test-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	*cfg = NULL;
+	int rc = config_load(path, cfg, err, errsize);
+	unlink(path);
+	return rc;
+}
+
+#define MINIMAL                                                                                                      \
+	"postgres: { conninfo = \"host=127.0.0.1 port=5432 dbname=app user=app\"; };\n"                              \
+	"kafka: { brokers = \"127.0.0.1:9092\"; };\n"
+
+static void minimal_file_gets_defaults(void **state)
+{
+	struct config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load_text(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg->pg_conninfo, "host=127.0.0.1 port=5432 dbname=app user=app");
+	assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
+	assert_string_equal(cfg->pg_schema, "public");
+	assert_string_equal(cfg->pg_table, "outbox");
+	assert_string_equal(cfg->event_id_header, "id");
+	assert_int_equal(cfg->batch_size, 1000);
+	assert_int_equal(cfg->poll_interval_ms, 1000);
+	assert_int_equal(cfg->stats_interval_ms, 10000);
+	assert_int_equal(cfg->log_level, LOG_INFO);
+	assert_null(cfg->pg_passfile);
+	assert_int_equal(cfg->n_kafka_props, 0);
+	config_free(cfg);
+}
+
+static void every_setting_is_read(void **state)
+{
+	struct config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 50; poll_interval_ms = 250; delivery_timeout_ms = 5000;"
+					   " shutdown_timeout_ms = 2000; backoff_min_ms = 10; backoff_max_ms = 20;"
+					   " event_id_header = \"event-id\"; };\n"
+					   "log: { level = \"debug\"; stats_interval_ms = 2000; };\n",
+				   &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg->batch_size, 50);
+	assert_int_equal(cfg->poll_interval_ms, 250);
+	assert_int_equal(cfg->delivery_timeout_ms, 5000);
+	assert_int_equal(cfg->shutdown_timeout_ms, 2000);
+	assert_int_equal(cfg->backoff_min_ms, 10);
+	assert_int_equal(cfg->backoff_max_ms, 20);
+	assert_string_equal(cfg->event_id_header, "event-id");
+	assert_int_equal(cfg->log_level, LOG_DEBUG);
+	assert_int_equal(cfg->stats_interval_ms, 2000);
+	config_free(cfg);
+}
+
+static void kafka_properties_split_on_first_equals(void **state)
+{
+	struct config *cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load_text("postgres: { conninfo = \"dbname=x\"; };\n"
+				   "kafka: { brokers = \"b:1\";\n"
+				   "  properties = [ \"linger.ms=7\", \"sasl.jaas=a=b\" ]; };\n",
+				   &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg->n_kafka_props, 2);
+	assert_string_equal(cfg->kafka_props[0].name, "linger.ms");
+	assert_string_equal(cfg->kafka_props[0].value, "7");
+	assert_string_equal(cfg->kafka_props[1].name, "sasl.jaas");
+	assert_string_equal(cfg->kafka_props[1].value, "a=b");
+	assert_int_equal(cfg->kafka_props[0].line, 3);
+	config_free(cfg);
+}
+
+/* Each bad file must fail with an error naming the file's line and the key. */
+static void expect_error(const char *text, const char *needle)
+{
+	struct config *cfg;
+	char err[512];
+
+	assert_int_equal(load_text(text, &cfg, err, sizeof(err)), -1);
+	assert_null(cfg);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+	assert_non_null(strstr(err, path));
+}
+
+static void bad_files_are_refused_with_line_and_key(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "relay: { batch_sise = 5; };\n", ":3: relay.batch_sise: unknown setting");
+	expect_error(MINIMAL "relai: { };\n", ":3: relai: unknown setting");
+	expect_error(MINIMAL "relay: { batch_size = \"5\"; };\n", ":3: relay.batch_size: expected a whole number");
+	expect_error(MINIMAL "relay: { batch_size = 0; };\n", ":3: relay.batch_size: 0 is out of range (1 to 10000)");
+	expect_error(MINIMAL "relay: { batch_size = 10001; };\n", "relay.batch_size: 10001 is out of range");
+	expect_error(MINIMAL "relay: { delivery_timeout_ms = 9223372036854775807L; };\n", "is out of range");
+	expect_error(MINIMAL "relay: { backoff_min_ms = 500; backoff_max_ms = 100; };\n",
+		     "relay.backoff_max_ms: must not be less than relay.backoff_min_ms");
+	expect_error(MINIMAL "log: { level = \"chatty\"; };\n", ":3: log.level: \"chatty\" is not one of");
+	expect_error(MINIMAL "relay: { event_id_header = \"\"; };\n", "relay.event_id_header: must not be empty");
+	expect_error("postgres: { conninfo = \"dbname=x\"; };\n", "kafka.brokers: required setting is missing");
+	expect_error("kafka: { brokers = \"b\"; };\n", "postgres.conninfo: required setting is missing");
+	expect_error("postgres: { conninfo = \"nonsense\"; };\nkafka: { brokers = \"b\"; };\n",
+		     ":1: postgres.conninfo: invalid");
+	expect_error("postgres: { conninfo = \"dbname=x\"; table = "
+		     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"; };\n"
+		     "kafka: { brokers = \"b\"; };\n",
+		     "postgres.table: longer than 63 bytes");
+	expect_error(MINIMAL "kafka2 = 5;\n", "kafka2: unknown setting");
+	expect_error("postgres: { conninfo = \"dbname=x\"; };\nkafka: { brokers = \"b\"; properties = [ \"nodots\" ]; };\n",
+		     ":2: kafka.properties: \"nodots\" is not of the form name=value");
+	expect_error("postgres: { conninfo = \"dbname=x\"; };\nkafka: { brokers = \"b\"; properties = [ \"acks=1\" ]; };\n",
+		     "managed by outboxd");
+	expect_error("postgres: { conninfo = ; };\n", ":1: syntax error");
+}
+
+static void print_redacts_secrets(void **state)
+{
+	struct config *cfg;
+	char err[512], *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	assert_int_equal(load_text("postgres: { conninfo = \"host=h dbname=d user=u password=Hunter2x\"; };\n"
+				   "kafka: { brokers = \"b:1\"; properties = [ \"sasl.password=Hunter3y\","
+				   " \"ssl.key.password=Hunter4z\", \"linger.ms=3\" ]; };\n",
+				   &cfg, err, sizeof(err)),
+			 0);
+	out = open_memstream(&buf, &len);
+	config_print(cfg, out);
+	fclose(out);
+	assert_null(strstr(buf, "Hunter"));
+	assert_non_null(strstr(buf, "password='<redacted>'"));
+	assert_non_null(strstr(buf, "\"sasl.password=<redacted>\""));
+	assert_non_null(strstr(buf, "\"linger.ms=3\""));
+	assert_non_null(strstr(buf, "host='h'"));
+	free(buf);
+	config_free(cfg);
+}
+
+static void secret_property_names(void **state)
+{
+	(void)state;
+	assert_true(config_kafka_property_is_secret("sasl.password"));
+	assert_true(config_kafka_property_is_secret("ssl.keystore.password"));
+	assert_true(config_kafka_property_is_secret("sasl.oauthbearer.client.secret"));
+	assert_true(config_kafka_property_is_secret("ssl.key.pem"));
+	assert_false(config_kafka_property_is_secret("linger.ms"));
+	assert_false(config_kafka_property_is_secret("sasl.username"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(every_setting_is_read),
+		cmocka_unit_test(kafka_properties_split_on_first_equals),
+		cmocka_unit_test(bad_files_are_refused_with_line_and_key),
+		cmocka_unit_test(print_redacts_secrets),
+		cmocka_unit_test(secret_property_names),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
