@@ -111,6 +111,7 @@ install: $(BUILD)/outboxd
 	install -m 644 examples/outboxd.conf $(DESTDIR)$(DATADIR)/outboxd.conf.example
 	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf || \
 		install -m 640 examples/outboxd.conf $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/pgpass || install -m 600 /dev/null $(DESTDIR)$(SYSCONFDIR)/outboxd/pgpass
 	sed 's|@BINDIR@|$(BINDIR)|g' systemd/outboxd.service > $(DESTDIR)$(UNITDIR)/outboxd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/outboxd.service
 

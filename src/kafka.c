@@ -193,13 +193,27 @@ fail:
 	return NULL;
 }
 
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk, (void)level, (void)fac, (void)buf;
+}
+
 int kafka_check_config(const struct config *cfg, char *errbuf, size_t errsize)
 {
-	struct kafka *k = kafka_new(cfg, errbuf, errsize);
+	rd_kafka_conf_t *conf = build_conf(cfg, errbuf, errsize);
+	rd_kafka_t *rk;
+	char why[512];
 
-	if (k == NULL)
+	if (conf == NULL)
 		return -1;
-	kafka_free(k, 0);
+	/* Some combinations are only refused by rd_kafka_new; the instance is destroyed before it says anything. */
+	rd_kafka_conf_set_log_cb(conf, quiet_log);
+	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why))) == NULL) {
+		snprintf(errbuf, errsize, "%s: kafka: %s", cfg->path ? cfg->path : "config", why);
+		rd_kafka_conf_destroy(conf);
+		return -1;
+	}
+	rd_kafka_destroy(rk);
 	return 0;
 }
 
