@@ -10,7 +10,12 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 CC       ?= cc
 SANITIZE ?=
-ifeq ($(SANITIZE),)
+FAULT    ?=
+ifneq ($(FAULT),)
+# Test-only crash points (include/fault.h); never in a release build.
+BUILD    ?= build/fault
+SANFLAGS := -DOUTBOXD_FAULT_HOOKS
+else ifeq ($(SANITIZE),)
 BUILD    ?= build
 SANFLAGS :=
 else
@@ -26,15 +31,15 @@ ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFL
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC  := src/backoff.c src/batch.c src/commands.c src/config.c src/kafka.c src/log.c src/message.c src/pg.c \
+LIB_SRC  := src/backoff.c src/batch.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/pg.c \
 	src/relay.c src/schema.c src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker
+TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic
 
-.PHONY: all clean check unit integration setup demo install tools sanitize-check
+.PHONY: all clean check unit integration chaos chaos-short setup demo install tools
 
 all: $(BUILD)/outboxd
 
@@ -77,6 +82,14 @@ $(BUILD)/tests/checker: tests/tools/checker.c | $(BUILD)/tests
 	@echo "  CC    $<"
 	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
 
+$(BUILD)/tests/tcpproxy: tests/tools/tcpproxy.c | $(BUILD)/tests
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(BUILD)/tests/mktopic: tests/tools/mktopic.c | $(BUILD)/tests
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
+
 $(BUILD)/tests/mockbroker: tests/tools/mockbroker.c | $(BUILD)/tests
 	@echo "  CC    $<"
 	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
@@ -89,13 +102,22 @@ unit: $(UNIT_TESTS)
 integration: $(BUILD)/outboxd $(TOOLS)
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) TOOLS=$(abspath $(BUILD)/tests) tests/run-integration.sh
 
+# The fault-injection suite: short form (in check) and long form (make chaos).
+chaos-short: all tools
+	@$(MAKE) --no-print-directory FAULT=1 all
+	@OUTBOXD=$(abspath $(BUILD)/outboxd) FAULT_OUTBOXD=$(abspath build/fault/outboxd) \
+		TOOLS=$(abspath $(BUILD)/tests) tests/run-chaos.sh
+
+chaos: setup
+	@$(MAKE) --no-print-directory CHAOS_LONG=1 chaos-short
+
 setup:
 	@tests/harness/setup.sh
 
-# Everything: the normal build's unit and integration tests, then the same under ASan+UBSan, then valgrind
-# on the unit tests.
+# Everything: the normal build's unit, integration and fault-injection tests, then unit and integration under
+# ASan+UBSan, then valgrind on the unit tests.
 check: setup
-	@$(MAKE) --no-print-directory all unit integration
+	@$(MAKE) --no-print-directory all unit integration chaos-short
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
 	@tests/run-valgrind.sh $(UNIT_TESTS)
 

@@ -26,6 +26,7 @@ struct outbox_row {
 	int64_t created_us; /* Unix time in microseconds */
 	int attempts;
 	enum row_state state;
+	int suspect;      /* refused by the broker in a request that another message may have made too large */
 	char reason[160]; /* why a row was not acknowledged */
 };
 

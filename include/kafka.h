@@ -38,6 +38,11 @@ void kafka_free(struct kafka *k, int timeout_ms);
  * rows were handed to librdkafka. */
 int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms);
 
+/* Produces row i of b again, alone, and waits for its report until deadline_ms: for a row the broker refused in a
+ * request that another row may have made too large. Returns 0 with the row's new state, or -1 if its report never
+ * came back (the producer must be recreated). */
+int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms);
+
 /* Sends what is queued without waiting for linger.ms and serves delivery reports for up to timeout_ms. */
 void kafka_serve(struct kafka *k, int timeout_ms);
 

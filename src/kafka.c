@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "log.h"
 #include "message.h"
 
@@ -72,6 +73,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	if (row->state != ROW_PENDING)
 		return;
 	b->outstanding--;
+	if (b->outstanding > 0)
+		fault_point("after_some_reports");
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		batch_set_state(row, ROW_ACKED, NULL);
 		return;
@@ -80,6 +83,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	switch (kafka_classify(m->err)) {
 	case KAFKA_ERR_PERMANENT:
 		batch_set_state(row, ROW_PERMANENT, reason);
+		/* The broker refuses a whole request when one record in it is too large for the topic. */
+		row->suspect = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+			       m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 		break;
 	case KAFKA_ERR_FATAL:
 		k->fatal = 1; /* the row itself may well be fine on a new producer */
@@ -259,46 +265,74 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
 	return err;
 }
 
+/* Produces row i, waiting out a full queue until deadline_ms. Returns 1 if handed to librdkafka, 0 if the row was
+ * refused (its state says why), -1 if the deadline passed or the producer is unusable (the row stays PENDING or
+ * becomes TRANSIENT). */
+static int kafka_produce_row_at(struct kafka *k, struct batch *b, int i, int64_t deadline_ms)
+{
+	rd_kafka_resp_err_t err;
+	char reason[160];
+
+	while ((err = produce_row(k, b, i)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		if (kafka_now_ms() >= deadline_ms)
+			return -1;
+		rd_kafka_poll(k->rk, 50);
+	}
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (b->rows[i].state != ROW_PENDING)
+			return 0;
+		b->outstanding++;
+		return 1;
+	}
+	snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
+	switch (kafka_classify(err)) {
+	case KAFKA_ERR_PERMANENT:
+		batch_set_state(&b->rows[i], ROW_PERMANENT, reason);
+		return 0;
+	case KAFKA_ERR_FATAL:
+		k->fatal = 1;
+		batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
+		return -1;
+	case KAFKA_ERR_TRANSIENT:
+		break;
+	}
+	batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
+	return 0;
+}
+
 int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
 {
-	char reason[160];
 	int produced = 0;
 
 	b->generation++;
 	b->outstanding = 0;
 	k->batch = b;
 	for (int i = 0; i < b->n; i++) {
-		rd_kafka_resp_err_t err;
-
+		int rc;
 		if (b->rows[i].state != ROW_PENDING)
 			continue;
-		while ((err = produce_row(k, b, i)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			if (kafka_now_ms() >= deadline_ms)
-				return produced; /* the rest stay PENDING and unproduced */
-			rd_kafka_poll(k->rk, 50);
-		}
-		if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			if (b->rows[i].state == ROW_PENDING) {
-				b->outstanding++;
-				produced++;
-			}
-			continue;
-		}
-		snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
-		switch (kafka_classify(err)) {
-		case KAFKA_ERR_PERMANENT:
-			batch_set_state(&b->rows[i], ROW_PERMANENT, reason);
-			break;
-		case KAFKA_ERR_FATAL:
-			k->fatal = 1;
-			batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
-			return produced;
-		case KAFKA_ERR_TRANSIENT:
-			batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
-			break;
-		}
+		if ((rc = kafka_produce_row_at(k, b, i, deadline_ms)) < 0)
+			return produced; /* the rest stay PENDING and unproduced */
+		produced += rc;
 	}
 	return produced;
+}
+
+int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms)
+{
+	struct outbox_row *row = &b->rows[i];
+
+	batch_set_state(row, ROW_PENDING, NULL);
+	row->suspect = 0;
+	b->outstanding = 0;
+	k->batch = b;
+	if (kafka_produce_row_at(k, b, i, deadline_ms) <= 0)
+		return row->state == ROW_PENDING ? -1 : 0;
+	while (b->outstanding > 0 && kafka_now_ms() < deadline_ms)
+		kafka_serve(k, 100);
+	if (b->outstanding > 0 && kafka_abandon_batch(k, b, 5000) < 0)
+		return -1;
+	return 0;
 }
 
 void kafka_serve(struct kafka *k, int timeout_ms)

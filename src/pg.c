@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
+
 #define SCHEMA_LOCK_KEY "7374920001" /* pg_advisory_xact_lock key serialising schema installs */
 
 struct pg {
@@ -84,10 +86,9 @@ static int rc_of(struct pg *pg, const PGresult *res)
 	return PG_ERR_QUERY;
 }
 
-/* Runs statements whose result rows (if any) are not needed. */
-static int exec_cmd(struct pg *pg, const char *sql, const char *what, char *errbuf, size_t errsize)
+/* Checks and frees (takes ownership of) the result of a statement whose rows, if any, are not needed. */
+static int result_ok(struct pg *pg, PGresult *res, const char *what, char *errbuf, size_t errsize)
 {
-	PGresult *res = PQexec(pg->conn, sql);
 	int rc = PG_OK;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -96,6 +97,11 @@ static int exec_cmd(struct pg *pg, const char *sql, const char *what, char *errb
 	}
 	PQclear(res);
 	return rc;
+}
+
+static int exec_cmd(struct pg *pg, const char *sql, const char *what, char *errbuf, size_t errsize)
+{
+	return result_ok(pg, PQexec(pg->conn, sql), what, errbuf, errsize);
 }
 
 int pg_connect(struct pg *pg, char *errbuf, size_t errsize)
@@ -190,15 +196,8 @@ done:
 
 static int prepare(struct pg *pg, const char *name, const char *sql, int nparams, char *errbuf, size_t errsize)
 {
-	PGresult *res = PQprepare(pg->conn, name, sql, nparams, NULL);
-	int rc = PG_OK;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = rc_of(pg, res);
-		set_err(errbuf, errsize, "cannot prepare statements", PQerrorMessage(pg->conn));
-	}
-	PQclear(res);
-	return rc;
+	return result_ok(pg, PQprepare(pg->conn, name, sql, nparams, NULL), "cannot prepare statements", errbuf,
+			 errsize);
 }
 
 static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
@@ -385,15 +384,8 @@ static int ids_of(struct pg *pg, const struct batch *b, enum row_state st, enum 
 static int exec_prepared(struct pg *pg, const char *stmt, int n, const char *const *params, char *errbuf,
 			 size_t errsize)
 {
-	PGresult *res = PQexecPrepared(pg->conn, stmt, n, params, NULL, NULL, 0);
-	int rc = PG_OK;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = rc_of(pg, res);
-		set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
-	}
-	PQclear(res);
-	return rc;
+	return result_ok(pg, PQexecPrepared(pg->conn, stmt, n, params, NULL, NULL, 0), "cannot mark rows", errbuf,
+			 errsize);
 }
 
 static int commit(struct pg *pg, char *errbuf, size_t errsize)
@@ -436,6 +428,7 @@ int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t e
 	    (rc = exec_prepared(pg, "mark_retry", 2, (const char *[]){ pg->ids_buf, reason }, errbuf, errsize)) !=
 		    PG_OK)
 		return rc;
+	fault_point("before_commit");
 	return commit(pg, errbuf, errsize);
 }
 

@@ -19,6 +19,7 @@
 
 #include "backoff.h"
 #include "batch.h"
+#include "fault.h"
 #include "kafka.h"
 #include "log.h"
 #include "pg.h"
@@ -145,6 +146,27 @@ static void await_delivery(struct relay *r, struct batch *b, int64_t deadline)
 	}
 }
 
+/* A broker refuses a whole produce request when one record is too large for the topic, so its neighbours fail
+ * with the same error. Each such row is tried again alone, in id order, before it is marked failed. */
+static void isolate_size_failures(struct relay *r, struct batch *b, int64_t deadline)
+{
+	int suspects = 0;
+
+	for (int i = 0; i < b->n; i++)
+		suspects += b->rows[i].state == ROW_PERMANENT && b->rows[i].suspect;
+	if (suspects < 2)
+		return;
+	for (int i = 0; i < b->n && !r->kafka_broken; i++) {
+		if (b->rows[i].state == ROW_PERMANENT && b->rows[i].suspect &&
+		    kafka_produce_alone(r->kafka, b, i, deadline) < 0)
+			r->kafka_broken = 1;
+	}
+	for (int i = 0; i < b->n; i++) {
+		if (b->rows[i].state == ROW_PENDING)
+			batch_set_state(&b->rows[i], ROW_TRANSIENT, "not acknowledged within relay.delivery_timeout_ms");
+	}
+}
+
 static void log_outcome(struct relay *r, const struct batch *b, int held)
 {
 	int acked = batch_count(b, ROW_ACKED), transient = batch_count(b, ROW_TRANSIENT);
@@ -183,8 +205,11 @@ static int relay_batch(struct relay *r)
 		pg_abort(r->pg);
 		return 0;
 	}
+	fault_point("after_claim");
 	kafka_produce_batch(r->kafka, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	fault_point("after_produce");
 	await_delivery(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	isolate_size_failures(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
 	held = batch_hold_back_keys(b);
 	transient = batch_count(b, ROW_TRANSIENT);
 	log_outcome(r, b, held);
@@ -194,6 +219,7 @@ static int relay_batch(struct relay *r)
 		r->stats.published_total -= batch_count(b, ROW_ACKED);
 		goto pg_failed;
 	}
+	fault_point("after_commit");
 	if (transient > 0)
 		return -1;
 	return b->n;

@@ -21,7 +21,12 @@ for t in tests/integration/t_*.sh; do
 	case "$name" in *"${1:-}"*) ;; *) continue ;; esac
 	log=$H_TMP/$name.log
 	start=$(date +%s)
-	if (set -e; . tests/integration/common.sh; . "$t") >"$log" 2>&1; then
+	# A plain command, not an `if` condition or an operand of || or &&: bash ignores set -e inside those, and
+	# every failing command must fail the test.
+	(set -e; . tests/integration/common.sh; . "$t") >"$log" 2>&1
+	rc=$?
+	harness_ensure_kafka
+	if [ "$rc" = 0 ]; then
 		pass=$((pass + 1))
 		printf 'PASS %-24s %3ss  %s\n' "$name" $(($(date +%s) - start)) "$(grep -h '^checker:' "$log" | tail -n 1 | cut -c10-)"
 	else

@@ -187,6 +187,15 @@ EOF
 	h_log "Kafka $(ls "$H_BUILD/kafka/lib" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p') (KRaft) on $H_KAFKA_BROKERS"
 }
 
+# The bootstrap address a mockbroker writes as its first line, once it has (up to 5 s).
+h_mock_address() {
+	for _ in $(seq 1 50); do
+		[ -s "$1" ] && break
+		sleep 0.1
+	done
+	head -n 1 "$1"
+}
+
 # librdkafka's mock cluster in a process of its own (tests/tools/mockbroker.c), so every client can reach it.
 h_start_mock() {
 	local bin=$H_BUILD/tests/mockbroker
@@ -195,11 +204,7 @@ h_start_mock() {
 	H_KAFKA_DIR=$H_TMP/mock
 	"$bin" >"$H_KAFKA_DIR/bootstraps" 2>"$H_KAFKA_DIR/broker.log" </dev/null &
 	echo $! >"$H_KAFKA_DIR/pid"
-	for _ in $(seq 1 50); do
-		[ -s "$H_KAFKA_DIR/bootstraps" ] && break
-		sleep 0.1
-	done
-	H_KAFKA_BROKERS=$(head -n 1 "$H_KAFKA_DIR/bootstraps")
+	H_KAFKA_BROKERS=$(h_mock_address "$H_KAFKA_DIR/bootstraps")
 	[ -n "$H_KAFKA_BROKERS" ] || h_die "mock cluster did not start"
 	H_KAFKA_MOCK=1
 	export H_KAFKA_MOCK H_KAFKA_BROKERS H_KAFKA_DIR
@@ -219,13 +224,22 @@ harness_stop_kafka() {
 	local pid i
 	[ -n "${H_KAFKA_DIR:-}" ] && [ -f "$H_KAFKA_DIR/pid" ] || return 0
 	pid=$(cat "$H_KAFKA_DIR/pid")
-	kill -TERM "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null
+	kill -KILL "$pid" 2>/dev/null || true
 	rm -f "$H_KAFKA_DIR/pid"
+}
+
+# Between tests: a test that stopped the broker and failed before starting it again must not break the next.
+harness_ensure_kafka() {
+	[ -n "${H_KAFKA_MOCK:-}" ] && return 0
+	[ -f "$H_KAFKA_DIR/pid" ] && kill -0 "$(cat "$H_KAFKA_DIR/pid")" 2>/dev/null && return 0
+	h_log "the broker was left stopped: starting it again"
+	harness_stop_kafka
+	harness_resume_kafka
 }
 
 # Restart the same broker (same data dir and ports) after harness_stop_kafka.

@@ -5,6 +5,21 @@ T_DIR=$H_TMP/$T_NAME
 mkdir -p "$T_DIR"
 T_TOPIC=$(echo "$T_NAME-$RANDOM" | tr '_' '-')
 T_RELAY_PID=
+T_BG_PIDS=
+
+# Whatever a test started in the background dies with it, pass or fail.
+t_cleanup() {
+	local rc=$?
+	set +e
+	touch "$T_DIR/writers.stop"
+	# Only these: a broker the test restarted is a child of this shell too, and must live on.
+	for p in $T_RELAY_PID $T_BG_PIDS; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	exit "$rc"
+}
+trap t_cleanup EXIT
 
 t_fail() {
 	echo "ASSERTION FAILED: $*" >&2

@@ -142,7 +142,8 @@ static void load_rows(PGconn *c, const char *qt)
 
 	/* Expected headers, decoded by PostgreSQL itself. Rows are in id order, and so is this. */
 	snprintf(sql, sizeof(sql),
-		 "SELECT o.id::text, h.key, h.value FROM %s o, jsonb_each_text(o.headers) h ORDER BY o.id", qt);
+		 "SELECT o.id::text, h.key, h.value FROM %s o,"
+		 " jsonb_each_text(CASE WHEN jsonb_typeof(o.headers) = 'object' THEN o.headers END) h ORDER BY o.id", qt);
 	h = query(c, sql, 1);
 	for (int i = 0, j = 0; i < PQntuples(h); i++) {
 		long long id = atoll(PQgetvalue(h, i, 0));

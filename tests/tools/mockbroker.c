@@ -1,10 +1,19 @@
-/* mockbroker: librdkafka's built-in mock cluster as a stand-alone process on loopback, the harness's fallback
- * when no Java is present. Prints the bootstrap address on stdout, then serves until SIGTERM. */
+/* mockbroker: librdkafka's built-in mock cluster as a process of its own on loopback, for fault injection and as
+ * the harness's fallback when no Java is present. Prints the bootstrap address on stdout, then reads commands,
+ * one per line, from stdin until SIGTERM:
+ *   down | up               the broker refuses / accepts connections
+ *   rtt MS                  adds MS of round-trip time to every response
+ *   err CODE COUNT          the next COUNT Produce requests fail with broker error CODE
+ *   topic NAME PARTITIONS   creates a topic */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#define PRODUCE_API_KEY 0
 
 static volatile sig_atomic_t stop;
 
@@ -14,9 +23,35 @@ static void on_term(int sig)
 	stop = 1;
 }
 
+static void command(rd_kafka_mock_cluster_t *mc, char *line)
+{
+	char name[256];
+	int a = 0, b = 0;
+
+	if (strncmp(line, "down", 4) == 0) {
+		rd_kafka_mock_broker_set_down(mc, 1);
+	} else if (strncmp(line, "up", 2) == 0) {
+		rd_kafka_mock_broker_set_up(mc, 1);
+	} else if (sscanf(line, "rtt %d", &a) == 1) {
+		rd_kafka_mock_broker_set_rtt(mc, 1, a);
+	} else if (sscanf(line, "err %d %d", &a, &b) == 2 && b > 0) {
+		rd_kafka_resp_err_t *errs = calloc((size_t)b, sizeof(*errs));
+		for (int i = 0; i < b; i++)
+			errs[i] = (rd_kafka_resp_err_t)a;
+		rd_kafka_mock_push_request_errors_array(mc, PRODUCE_API_KEY, (size_t)b, errs);
+		free(errs);
+	} else if (sscanf(line, "topic %255s %d", name, &a) == 2) {
+		rd_kafka_mock_topic_create(mc, name, a, 1);
+	} else {
+		fprintf(stderr, "mockbroker: unknown command: %s", line);
+		return;
+	}
+	fprintf(stderr, "mockbroker: done: %s", line);
+}
+
 int main(void)
 {
-	char err[512];
+	char err[512], line[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
 	rd_kafka_mock_cluster_t *mc;
@@ -33,6 +68,8 @@ int main(void)
 	}
 	printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
 	fflush(stdout);
+	while (!stop && fgets(line, sizeof(line), stdin) != NULL)
+		command(mc, line);
 	while (!stop)
 		pause();
 	rd_kafka_mock_cluster_destroy(mc);
