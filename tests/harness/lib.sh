@@ -20,11 +20,12 @@ h_tmp() {
 	fi
 }
 
-# A port nothing listens on now. Race-free enough for a single machine running one suite at a time.
+# A port nothing listens on now, below the kernel's ephemeral range (32768 and up here) so that no outgoing
+# connection takes it between this check and the bind.
 h_free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
+		p=$((RANDOM % 12000 + 20000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -131,7 +132,24 @@ harness_start_kafka() {
 		h_start_mock
 		return 0
 	fi
-	local dir=$H_TMP/kafka port cport cid
+	local attempt
+	# A port can still be lost to a race between choosing it and the JVM binding it: start afresh then.
+	for attempt in 1 2 3; do
+		h_kafka_try_start && break
+		[ "$attempt" = 3 ] && { tail -n 50 "$H_KAFKA_DIR/broker.log" >&2; h_die "Kafka broker did not start"; }
+		h_log "Kafka broker did not start (attempt $attempt), retrying on other ports"
+		harness_stop_kafka
+	done
+	H_KAFKA_BROKERS=127.0.0.1:$H_KAFKA_PORT
+	export H_KAFKA_BROKERS H_KAFKA_DIR H_KAFKA_PORT
+	h_log "Kafka $(ls "$H_BUILD/kafka/lib" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p') (KRaft) on $H_KAFKA_BROKERS"
+}
+
+# One attempt: fresh ports, a freshly formatted data dir, launch, then wait until the client port accepts (the
+# broker is unfenced by then) or the JVM exits.
+h_kafka_try_start() {
+	local dir=$H_TMP/kafka port cport cid i cp="$H_BUILD/kafka/lib/*"
+	rm -rf "$dir"
 	mkdir -p "$dir/data"
 	port=$(h_free_port)
 	cport=$(h_free_port)
@@ -171,20 +189,18 @@ rootLogger.level = info
 rootLogger.appenderRefs = stdout
 rootLogger.appenderRef.stdout.ref = STDOUT
 EOF
-	local cp="$H_BUILD/kafka/lib/*"
 	cid=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
 	java -Xmx256m -cp "$cp" kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" \
 		>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; h_die "kafka storage format failed"; }
 	H_KAFKA_DIR=$dir
 	H_KAFKA_PORT=$port
 	h_kafka_launch
-	if ! h_wait_port "$port" 90; then
-		tail -n 50 "$dir/broker.log" >&2
-		h_die "Kafka broker did not open 127.0.0.1:$port within 90 s"
-	fi
-	H_KAFKA_BROKERS=127.0.0.1:$port
-	export H_KAFKA_BROKERS H_KAFKA_DIR H_KAFKA_PORT
-	h_log "Kafka $(ls "$H_BUILD/kafka/lib" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p') (KRaft) on $H_KAFKA_BROKERS"
+	for ((i = 0; i < 900; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		kill -0 "$(cat "$dir/pid")" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
 }
 
 # The bootstrap address a mockbroker writes as its first line, once it has (up to 5 s).
