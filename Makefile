@@ -39,7 +39,7 @@ SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic
 
-.PHONY: all clean check unit integration chaos chaos-short setup demo install tools
+.PHONY: all clean check unit integration chaos chaos-short setup demo bench install tools
 
 all: $(BUILD)/outboxd
 
@@ -120,6 +120,10 @@ check: setup
 	@$(MAKE) --no-print-directory all unit integration chaos-short
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
 	@tests/run-valgrind.sh $(UNIT_TESTS)
+
+# Figures, not assertions: see bench/run.sh. BENCH_EVENTS=N to change the backlog size.
+bench: setup all tools
+	@OUTBOXD=$(abspath $(BUILD)/outboxd) bench/run.sh
 
 demo: setup all tools
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) tests/demo.sh

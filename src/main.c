@@ -128,10 +128,11 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(sub, "print") == 0)
 			return schema_print(config_path, config_given, schema, table);
-	} else if ((strcmp(cmd, "run") != 0 && strcmp(cmd, "check-config") != 0 && strcmp(cmd, "status") != 0) ||
-		   nargs > 1) {
-		fprintf(stderr, "outboxd: unknown command or extra argument: %s (see outboxd --help)\n",
-			argv[optind + (nargs > 1 && strcmp(cmd, "run") == 0 ? 1 : 0)]);
+	} else if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check-config") != 0 && strcmp(cmd, "status") != 0) {
+		fprintf(stderr, "outboxd: unknown command: %s (see outboxd --help)\n", cmd);
+		return EX_USAGE;
+	} else if (nargs > 1) {
+		fprintf(stderr, "outboxd: unexpected argument: %s (see outboxd --help)\n", sub);
 		return EX_USAGE;
 	}
 	return dispatch(cmd, sub, config_path);

@@ -58,6 +58,9 @@ t_expect_grep "$T_DIR/relay.log" 'level=debug'
 rc=0; "$OUTBOXD" frobnicate -c "$T_DIR/o.conf" 2>"$T_DIR/usage.err" || rc=$?
 t_expect_eq "$rc" 64 "unknown command exit status"
 t_expect_grep "$T_DIR/usage.err" 'unknown command'
+rc=0; "$OUTBOXD" status extra -c "$T_DIR/o.conf" 2>"$T_DIR/usage.err" || rc=$?
+t_expect_eq "$rc" 64 "extra argument exit status"
+t_expect_grep "$T_DIR/usage.err" 'unexpected argument: extra'
 rc=0; "$OUTBOXD" schema drop 2>/dev/null || rc=$?
 t_expect_eq "$rc" 64 "bad schema sub-command exit status"
 rc=0; "$OUTBOXD" --no-such-flag 2>/dev/null || rc=$?
