@@ -13,10 +13,7 @@ N=${BENCH_EVENTS:-1000000}
 export H_BUILD=${H_BUILD:-$PWD/build}
 export H_PG_FSYNC=on H_PG_EXTRA_OPTS="-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
 . tests/harness/lib.sh
-trap harness_stop_all EXIT
-trap 'exit 130' INT TERM
-harness_start_pg
-harness_start_kafka
+harness_start_all
 sql() { psql -qtAX -v ON_ERROR_STOP=1 "$H_PG_APP_CONNINFO" -c "$1"; }
 now_ms() { date +%s%3N; }
 

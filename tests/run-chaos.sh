@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 export OUTBOXD FAULT_OUTBOXD TOOLS CHAOS_LONG="${CHAOS_LONG:-}"
 export H_BUILD=${H_BUILD:-$PWD/build}
 . tests/harness/lib.sh
-trap harness_stop_all EXIT
-trap 'exit 130' INT TERM
-harness_start_pg
-harness_start_kafka
+harness_start_all
 [ -z "${H_KAFKA_MOCK:-}" ] || echo "note: no real broker: the scenarios that need one are skipped"
 export CHAOS_TABLE=$H_TMP/chaos-table
 : >"$CHAOS_TABLE"

@@ -8,10 +8,7 @@ cd "$(dirname "$0")/.."
 export OUTBOXD TOOLS
 export H_BUILD=${H_BUILD:-$PWD/build}
 . tests/harness/lib.sh
-trap harness_stop_all EXIT
-trap 'exit 130' INT TERM
-harness_start_pg
-harness_start_kafka
+harness_start_all
 
 pass=0
 fail=0

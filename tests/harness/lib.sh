@@ -3,7 +3,7 @@
 #
 # Exported after harness_start_pg:    PGHOST PGPORT PGUSER PGDATABASE H_PG_SUPER_URL H_PG_APP_CONNINFO
 # Exported after harness_start_kafka: H_KAFKA_BROKERS  (or the mock cluster's, see harness_start_kafka)
-# Call harness_stop_all from an EXIT trap.
+# harness_start_all starts both and stops them on exit; otherwise call harness_stop_all from an EXIT trap.
 
 H_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 H_BUILD=${H_BUILD:-$H_ROOT/build}
@@ -262,6 +262,14 @@ harness_ensure_kafka() {
 harness_resume_kafka() {
 	h_kafka_launch
 	h_wait_port "$H_KAFKA_PORT" 90 || h_die "Kafka broker did not come back"
+}
+
+# Both services, stopped (and the temp dir removed) when the calling script exits or is interrupted.
+harness_start_all() {
+	trap harness_stop_all EXIT
+	trap 'exit 130' INT TERM
+	harness_start_pg
+	harness_start_kafka
 }
 
 harness_stop_all() {
