@@ -38,9 +38,10 @@ void kafka_free(struct kafka *k, int timeout_ms);
  * rows were handed to librdkafka. */
 int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms);
 
-/* Produces row i of b again, alone, and waits for its report until deadline_ms: for a row the broker refused in a
- * request that another row may have made too large. Returns 0 with the row's new state, or -1 if its report never
- * came back (the producer must be recreated). */
+/* Produces row i of b again, alone, for a row the broker refused in a request that another row may have made too
+ * large; its report is collected like a batch's (kafka_serve, kafka_abandon_batch). Returns as
+ * kafka_produce_batch's per-row step: 1 handed to librdkafka, 0 refused at once (state says why), -1 not produced
+ * (deadline passed or the producer is unusable). */
 int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms);
 
 /* Sends what is queued without waiting for linger.ms and serves delivery reports for up to timeout_ms. */

@@ -320,19 +320,11 @@ int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
 
 int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms)
 {
-	struct outbox_row *row = &b->rows[i];
-
-	batch_set_state(row, ROW_PENDING, NULL);
-	row->suspect = 0;
+	batch_set_state(&b->rows[i], ROW_PENDING, NULL);
+	b->rows[i].suspect = 0;
 	b->outstanding = 0;
 	k->batch = b;
-	if (kafka_produce_row_at(k, b, i, deadline_ms) <= 0)
-		return row->state == ROW_PENDING ? -1 : 0;
-	while (b->outstanding > 0 && kafka_now_ms() < deadline_ms)
-		kafka_serve(k, 100);
-	if (b->outstanding > 0 && kafka_abandon_batch(k, b, 5000) < 0)
-		return -1;
-	return 0;
+	return kafka_produce_row_at(k, b, i, deadline_ms);
 }
 
 void kafka_serve(struct kafka *k, int timeout_ms)

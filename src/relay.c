@@ -157,13 +157,11 @@ static void isolate_size_failures(struct relay *r, struct batch *b, int64_t dead
 	if (suspects < 2)
 		return;
 	for (int i = 0; i < b->n && !r->kafka_broken; i++) {
-		if (b->rows[i].state == ROW_PERMANENT && b->rows[i].suspect &&
-		    kafka_produce_alone(r->kafka, b, i, deadline) < 0)
+		if (b->rows[i].state != ROW_PERMANENT || !b->rows[i].suspect)
+			continue;
+		if (kafka_produce_alone(r->kafka, b, i, deadline) < 0)
 			r->kafka_broken = 1;
-	}
-	for (int i = 0; i < b->n; i++) {
-		if (b->rows[i].state == ROW_PENDING)
-			batch_set_state(&b->rows[i], ROW_TRANSIENT, "not acknowledged within relay.delivery_timeout_ms");
+		await_delivery(r, b, deadline);
 	}
 }
 
