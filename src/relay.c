@@ -156,12 +156,19 @@ static void isolate_size_failures(struct relay *r, struct batch *b, int64_t dead
 		suspects += b->rows[i].state == ROW_PERMANENT && b->rows[i].suspect;
 	if (suspects < 2)
 		return;
-	for (int i = 0; i < b->n && !r->kafka_broken; i++) {
+	int i;
+
+	for (i = 0; i < b->n && !r->kafka_broken; i++) {
 		if (b->rows[i].state != ROW_PERMANENT || !b->rows[i].suspect)
 			continue;
 		if (kafka_produce_alone(r->kafka, b, i, deadline) < 0)
 			r->kafka_broken = 1;
 		await_delivery(r, b, deadline);
+	}
+	/* Suspects the producer broke down before retrying are unproven: retry them later, do not park them. */
+	for (; i < b->n; i++) {
+		if (b->rows[i].state == ROW_PERMANENT && b->rows[i].suspect)
+			batch_set_state(&b->rows[i], ROW_TRANSIENT, "not retried alone: the producer became unusable");
 	}
 }
 
