@@ -31,10 +31,13 @@ ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFL
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC  := src/backoff.c src/batch.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/pg.c \
+LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/pg.c \
 	src/relay.c src/schema.c src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
+# Version 0: not a migration; rendered on its own by `outboxd schema grant`. Listed first so the last entry
+# is the latest version.
+SQL_ALL  := sql/grant_relay.sql $(SQL)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic
@@ -52,10 +55,10 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The SQL files become C strings, so `outboxd schema print` needs no installed files.
-$(BUILD)/obj/sql_files.c: $(SQL) Makefile | $(BUILD)/obj
+$(BUILD)/obj/sql_files.c: $(SQL_ALL) Makefile | $(BUILD)/obj
 	@{ echo '#include "schema.h"'; echo 'const struct schema_file schema_files[] = {'; \
-	  for f in $(SQL); do \
-	    b=$$(basename $$f); v=$$(echo $$b | sed 's/^0*\([0-9][0-9]*\)_.*/\1/'); \
+	  for f in $(SQL_ALL); do \
+	    b=$$(basename $$f); v=$$(echo $$b | sed -n 's/^0*\([0-9][0-9]*\)_.*/\1/p'); v=$${v:-0}; \
 	    echo "{ $$v, \"$$b\","; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $$f; echo '},'; \
 	  done; echo '};'; echo 'const int schema_n_files = sizeof(schema_files) / sizeof(schema_files[0]);'; } > $@
 
@@ -133,7 +136,7 @@ demo: setup all tools
 install: $(BUILD)/outboxd
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(SYSCONFDIR)/outboxd $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/outboxd $(DESTDIR)$(BINDIR)/outboxd
-	install -m 644 $(SQL) $(DESTDIR)$(DATADIR)/sql/
+	install -m 644 $(SQL_ALL) $(DESTDIR)$(DATADIR)/sql/
 	install -m 644 examples/outboxd.conf $(DESTDIR)$(DATADIR)/outboxd.conf.example
 	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf || \
 		install -m 640 examples/outboxd.conf $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf

@@ -8,6 +8,7 @@ int cmd_run(const struct config *cfg);
 int cmd_check_config(const struct config *cfg);
 int cmd_schema_print(const char *schema, const char *table);
 int cmd_schema_install(const struct config *cfg);
+int cmd_schema_grant(const struct config *cfg, const char *role);
 int cmd_status(const struct config *cfg);
 
 #endif

@@ -7,6 +7,9 @@
 
 #include "log.h"
 
+/* A configuration file is a few KB; anything past this is a mistake or an attack. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
 struct kafka_property {
 	char *name;
 	char *value;
@@ -18,6 +21,7 @@ struct config {
 
 	/* postgres */
 	char *pg_conninfo;
+	char *pg_owner_conninfo; /* NULL: pg_conninfo */
 	char *pg_passfile;
 	char *pg_schema;
 	char *pg_table;
@@ -48,6 +52,10 @@ int config_load(const char *path, struct config **out, char *errbuf, size_t errs
 
 /* A config with every default and no required value set; for tests and `schema print`. Caller frees. */
 struct config *config_defaults(void);
+
+/* As config_load, from len bytes of text (not NUL-terminated); name stands for the file in messages. */
+int config_parse(const char *name, const char *text, size_t len, struct config **out, char *errbuf,
+		 size_t errsize);
 
 void config_free(struct config *cfg);
 

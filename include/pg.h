@@ -27,6 +27,8 @@ struct pg_lag {
 
 /* A handle for cfg (which must outlive it); not yet connected. Caller frees with pg_free. */
 struct pg *pg_new(const struct config *cfg);
+/* As pg_new, connecting with postgres.owner_conninfo when set: for schema install and grant. */
+struct pg *pg_new_owner(const struct config *cfg);
 void pg_free(struct pg *pg);
 
 /* Opens the connection with keepalives and the configured passfile. */
@@ -61,6 +63,9 @@ int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize);
 typedef char *(*pg_render_fn)(const char *schema, const char *table, int from, char *errbuf, size_t errsize);
 int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from, int *to, char *errbuf,
 		      size_t errsize);
+
+/* Runs the rendered grant script in one transaction. */
+int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize);
 
 /* The libpq and server versions, for the start-up log line. */
 int pg_server_version(const struct pg *pg);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 struct schema_file {
-	int version;      /* from the file name: 001_outbox.sql is version 1 */
+	int version;      /* from the file name: 001_outbox.sql is version 1; 0 for files that are not migrations */
 	const char *name;
 	const char *text; /* the file as written, psql lines included */
 };
@@ -21,6 +21,11 @@ int schema_latest_version(void);
  * quoted names and the psql-only lines dropped. Returns a new string the caller frees; "" when already at the
  * latest version; NULL with errbuf set on failure. */
 char *schema_render(const char *schema, const char *table, int from_version, char *errbuf, size_t errsize);
+
+#define SCHEMA_GRANT_FILE "grant_relay.sql"
+
+/* Renders sql/grant_relay.sql: the relay role's privileges on the table. Same ownership as schema_render. */
+char *schema_render_grant(const char *schema, const char *table, const char *role, char *errbuf, size_t errsize);
 
 /* SQL quoting by the rules of PQescapeIdentifier/PQescapeLiteral (UTF-8 assumed), usable without a connection.
  * Return new strings the caller frees, or NULL when out of memory. */

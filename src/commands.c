@@ -73,7 +73,7 @@ static int exit_status_of(int rc)
 
 int cmd_schema_install(const struct config *cfg)
 {
-	struct pg *pg = pg_new(cfg);
+	struct pg *pg = pg_new_owner(cfg);
 	char err[1024];
 	int rc, from = 0, to = 0;
 
@@ -91,6 +91,33 @@ int cmd_schema_install(const struct config *cfg)
 		printf("schema of %s.%s installed: version %d -> %d\n", cfg->pg_schema, cfg->pg_table, from, to);
 	rc = 0;
 done:
+	pg_free(pg);
+	return rc;
+}
+
+int cmd_schema_grant(const struct config *cfg, const char *role)
+{
+	struct pg *pg = NULL;
+	char err[1024];
+	char *sql = schema_render_grant(cfg->pg_schema, cfg->pg_table, role, err, sizeof(err));
+	int rc;
+
+	if (sql == NULL) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		return EX_USAGE;
+	}
+	pg = pg_new_owner(cfg);
+	if ((rc = connect_once(pg)) != 0)
+		goto done;
+	if ((rc = pg_schema_grant(pg, sql, err, sizeof(err))) != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+		goto done;
+	}
+	printf("granted %s the relay's privileges on %s.%s\n", role, cfg->pg_schema, cfg->pg_table);
+	rc = 0;
+done:
+	free(sql);
 	pg_free(pg);
 	return rc;
 }

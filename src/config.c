@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* librdkafka has about 200 properties; a value longer than this is not a setting (PEM blobs belong in files). */
+#define CONFIG_MAX_PROPS 256
+#define CONFIG_MAX_PROP_LEN 8192
+
 enum setting_type { ST_STRING, ST_INT, ST_LOGLEVEL, ST_PROPS };
 
 struct setting {
@@ -29,6 +33,8 @@ struct setting {
 /* Keep in step with README's configuration reference and examples/outboxd.conf. */
 static const struct setting settings[] = {
 	{ "postgres", "conninfo", ST_STRING, OFF(pg_conninfo), 1, 0, 0, 0, NULL, 8192 },
+	/* Schema install and grant run as the table's owner; the relay itself as a role with only what it needs. */
+	{ "postgres", "owner_conninfo", ST_STRING, OFF(pg_owner_conninfo), 0, 0, 0, 0, NULL, 8192 },
 	{ "postgres", "passfile", ST_STRING, OFF(pg_passfile), 0, 0, 0, 0, NULL, 4096 },
 	/* PostgreSQL truncates identifiers to 63 bytes; refusing longer names avoids relaying another table. */
 	{ "postgres", "schema", ST_STRING, OFF(pg_schema), 0, 0, 0, 0, "public", 63 },
@@ -218,6 +224,8 @@ static int load_props(struct loader *ld, config_setting_t *st, struct config *cf
 
 	if (config_setting_type(st) != CONFIG_TYPE_ARRAY && config_setting_type(st) != CONFIG_TYPE_LIST)
 		return fail_at(ld, st, "kafka.properties", "expected a list of \"name=value\" strings");
+	if (n > CONFIG_MAX_PROPS)
+		return fail_at(ld, st, "kafka.properties", "more than %d properties", CONFIG_MAX_PROPS);
 	cfg->kafka_props = calloc((size_t)n + 1, sizeof(*cfg->kafka_props));
 	if (cfg->kafka_props == NULL)
 		return fail_at(ld, st, "kafka.properties", "out of memory");
@@ -230,6 +238,9 @@ static int load_props(struct loader *ld, config_setting_t *st, struct config *cf
 		if (config_setting_type(el) != CONFIG_TYPE_STRING)
 			return fail_at(ld, st, "kafka.properties", "element is not a \"name=value\" string");
 		v = config_setting_get_string(el);
+		if (strlen(v) > CONFIG_MAX_PROP_LEN)
+			return fail_at(ld, st, "kafka.properties", "an element is longer than %d bytes",
+				       CONFIG_MAX_PROP_LEN);
 		eq = strchr(v, '=');
 		if (eq == NULL || eq == v)
 			return fail_at(ld, st, "kafka.properties", "\"%s\" is not of the form name=value", v);
@@ -331,31 +342,86 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 		return fail_at(ld, config_lookup(lc, "postgres.conninfo"), "postgres.conninfo", "%s", what);
 	}
 	PQconninfoFree(opts);
+	opts = NULL;
+	if (cfg->pg_owner_conninfo != NULL && (opts = PQconninfoParse(cfg->pg_owner_conninfo, &perr)) == NULL) {
+		char what[300];
+		snprintf(what, sizeof(what), "invalid: %s", perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return fail_at(ld, config_lookup(lc, "postgres.owner_conninfo"), "postgres.owner_conninfo", "%s", what);
+	}
+	PQconninfoFree(opts);
 	if (cfg->backoff_max_ms < cfg->backoff_min_ms)
 		return fail_at(ld, config_lookup(lc, "relay.backoff_max_ms"), "relay.backoff_max_ms",
 			       "must not be less than relay.backoff_min_ms");
 	return 0;
 }
 
-int config_load(const char *path, struct config **out, char *errbuf, size_t errsize)
+/* Byte-level checks libconfig cannot make: it would silently cut a string at an embedded NUL, and an @include
+ * would let the file pull in anything (a FIFO, /dev/zero). */
+static int check_raw(const char *name, const char *text, size_t len, char *errbuf, size_t errsize)
 {
-	struct loader ld = { path, errbuf, errsize };
+	int line = 1;
+	const char *bol = text;
+
+	if (len > CONFIG_MAX_BYTES) {
+		snprintf(errbuf, errsize, "%s: larger than %d bytes", name, CONFIG_MAX_BYTES);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		const char *p = text + i;
+		if (*p == '\0') {
+			snprintf(errbuf, errsize, "%s:%d: a NUL byte in the file", name, line);
+			return -1;
+		}
+		if (*p == '\\' && i + 3 < len && (p[1] == 'x' || p[1] == 'X') && p[2] == '0' && p[3] == '0') {
+			snprintf(errbuf, errsize, "%s:%d: \\x00 (an embedded NUL) is not allowed in a string", name, line);
+			return -1;
+		}
+		if (*p == '\\' && i + 1 < len) {
+			i++; /* an escaped character: "\\x00" is a backslash followed by text */
+			if (text[i] == '\n')
+				line++, bol = text + i + 1;
+			continue;
+		}
+		if (p == bol) {
+			size_t k = i;
+			while (k < len && (text[k] == ' ' || text[k] == '\t'))
+				k++;
+			if (len - k >= 8 && memcmp(text + k, "@include", 8) == 0) {
+				snprintf(errbuf, errsize, "%s:%d: @include is not supported", name, line);
+				return -1;
+			}
+		}
+		if (*p == '\n')
+			line++, bol = p + 1;
+	}
+	return 0;
+}
+
+int config_parse(const char *name, const char *text, size_t len, struct config **out, char *errbuf,
+		 size_t errsize)
+{
+	struct loader ld = { name, errbuf, errsize };
 	struct config *cfg = NULL;
+	char *copy = NULL;
 	config_t lc;
 	int rc = -1;
 
 	config_init(&lc);
-	if (config_read_file(&lc, path) != CONFIG_TRUE) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			snprintf(errbuf, errsize, "%s: cannot read: %s", path, strerror(errno));
-		else
-			snprintf(errbuf, errsize, "%s:%d: syntax error: %s",
-				 config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
-				 config_error_text(&lc));
+	if (check_raw(name, text, len, errbuf, errsize) < 0)
+		goto done;
+	/* libconfig wants a terminated string; the fuzzer and the file reader hand over counted bytes. */
+	if ((copy = strndup(text, len)) == NULL) {
+		snprintf(errbuf, errsize, "%s: out of memory", name);
 		goto done;
 	}
-	if ((cfg = config_defaults()) == NULL || (cfg->path = strdup(path)) == NULL) {
-		snprintf(errbuf, errsize, "%s: out of memory", path);
+	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
+		snprintf(errbuf, errsize, "%s:%d: syntax error: %s", name, config_error_line(&lc),
+			 config_error_text(&lc));
+		goto done;
+	}
+	if ((cfg = config_defaults()) == NULL || (cfg->path = strdup(name)) == NULL) {
+		snprintf(errbuf, errsize, "%s: out of memory", name);
 		goto done;
 	}
 	if (load_tree(&ld, config_root_setting(&lc), cfg) < 0 || check_required(&ld, cfg) < 0 ||
@@ -365,8 +431,37 @@ int config_load(const char *path, struct config **out, char *errbuf, size_t errs
 	cfg = NULL;
 	rc = 0;
 done:
+	free(copy);
 	config_free(cfg);
 	config_destroy(&lc);
+	return rc;
+}
+
+int config_load(const char *path, struct config **out, char *errbuf, size_t errsize)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+	int rc = -1;
+
+	if (f == NULL) {
+		snprintf(errbuf, errsize, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	/* One byte more than allowed, so an oversized file is told apart from one exactly at the limit. */
+	if ((text = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
+		snprintf(errbuf, errsize, "%s: out of memory", path);
+		goto done;
+	}
+	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		snprintf(errbuf, errsize, "%s: cannot read: %s", path, strerror(errno));
+		goto done;
+	}
+	rc = config_parse(path, text, len, out, errbuf, errsize);
+done:
+	free(text);
+	fclose(f);
 	return rc;
 }
 
@@ -442,7 +537,7 @@ void config_print(const struct config *cfg, FILE *out)
 			fprintf(out, "%d", *(const int *)f);
 		} else if (s->type == ST_LOGLEVEL) {
 			print_string(out, log_level_name(*(const enum log_level *)f));
-		} else if (s->type == ST_STRING && strcmp(s->name, "conninfo") == 0) {
+		} else if (s->type == ST_STRING && strstr(s->name, "conninfo") != NULL) {
 			print_conninfo(out, *(char *const *)f);
 		} else if (s->type == ST_STRING) {
 			print_string(out, *(char *const *)f);

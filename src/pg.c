@@ -14,6 +14,7 @@
 
 struct pg {
 	const struct config *cfg;
+	const char *conninfo; /* the relay's, or the owner's for schema changes */
 	PGconn *conn;
 	char *qschema;  /* quoted schema */
 	char *qtable;   /* quoted schema.table */
@@ -26,7 +27,16 @@ struct pg *pg_new(const struct config *cfg)
 	struct pg *pg = calloc(1, sizeof(*pg));
 
 	if (pg != NULL)
-		pg->cfg = cfg;
+		pg->cfg = cfg, pg->conninfo = cfg->pg_conninfo;
+	return pg;
+}
+
+struct pg *pg_new_owner(const struct config *cfg)
+{
+	struct pg *pg = pg_new(cfg);
+
+	if (pg != NULL && cfg->pg_owner_conninfo != NULL)
+		pg->conninfo = cfg->pg_owner_conninfo;
 	return pg;
 }
 
@@ -122,7 +132,7 @@ int pg_connect(struct pg *pg, char *errbuf, size_t errsize)
 	keys[n] = "tcp_user_timeout", vals[n++] = "10000";
 	if (pg->cfg->pg_passfile != NULL)
 		keys[n] = "passfile", vals[n++] = pg->cfg->pg_passfile;
-	keys[n] = "dbname", vals[n++] = pg->cfg->pg_conninfo;
+	keys[n] = "dbname", vals[n++] = pg->conninfo;
 	keys[n] = NULL, vals[n] = NULL;
 
 	pg->conn = PQconnectdbParams(keys, vals, 1);
@@ -529,6 +539,16 @@ int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from,
 	return commit(pg, errbuf, errsize);
 fail:
 	free(sql);
+	pg_abort(pg);
+	return rc;
+}
+
+int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize)
+{
+	int rc = exec_cmd(pg, "BEGIN; SET LOCAL client_min_messages = warning", "cannot begin", errbuf, errsize);
+
+	if (rc == PG_OK && (rc = exec_cmd(pg, sql, "grant failed", errbuf, errsize)) == PG_OK)
+		return commit(pg, errbuf, errsize);
 	pg_abort(pg);
 	return rc;
 }

@@ -82,8 +82,10 @@ struct var {
 	char value[80];
 };
 
+#define MAX_VARS 8
+
 /* The names the templates derive with psql's \set; keep in step with the \set lines of sql/001_outbox.sql. */
-static int make_vars(struct var *v, const char *schema, const char *table)
+static int make_vars(struct var *v, const char *schema, const char *table, const char *role)
 {
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
 						"table_notify" };
@@ -96,6 +98,10 @@ static int make_vars(struct var *v, const char *schema, const char *table)
 	for (size_t i = 0; i < sizeof(suffixed) / sizeof(suffixed[0]); i++) {
 		v[n].name = suffixed[i];
 		snprintf(v[n++].value, sizeof(v[0].value), "%s%s", table, suffixed[i] + strlen("table"));
+	}
+	if (role != NULL) {
+		v[n].name = "role";
+		snprintf(v[n++].value, sizeof(v[0].value), "%s", role);
 	}
 	return n;
 }
@@ -167,28 +173,53 @@ static int render_file(struct buf *out, const struct schema_file *f, const struc
 	return 0;
 }
 
-char *schema_render(const char *schema, const char *table, int from_version, char *errbuf, size_t errsize)
+/* PostgreSQL truncates names at 63 bytes: refuse rather than act on another object. */
+static int names_ok(const char *schema, const char *table, const char *role, char *errbuf, size_t errsize)
 {
-	struct var vars[8];
-	int nvars = make_vars(vars, schema, table);
+	if (strlen(table) > 63 || strlen(schema) > 63 || (role != NULL && strlen(role) > 63)) {
+		snprintf(errbuf, errsize, "schema, table and role names are limited to 63 bytes");
+		return 0;
+	}
+	if (*table == '\0' || *schema == '\0' || (role != NULL && *role == '\0')) {
+		snprintf(errbuf, errsize, "schema, table and role names must not be empty");
+		return 0;
+	}
+	return 1;
+}
+
+/* Renders the files with from_version < version <= to_version, or only the file named only. */
+static char *render(const char *schema, const char *table, const char *role, int from_version, const char *only,
+		    char *errbuf, size_t errsize)
+{
+	struct var vars[MAX_VARS];
+	int nvars;
 	struct buf out = { 0 };
 
-	if (strlen(table) > 63 || strlen(schema) > 63) {
-		snprintf(errbuf, errsize, "schema and table names are limited to 63 bytes");
+	if (!names_ok(schema, table, role, errbuf, errsize))
+		return NULL;
+	nvars = make_vars(vars, schema, table, role);
+	if (buf_put(&out, "", 0) < 0) {
+		snprintf(errbuf, errsize, "out of memory");
 		return NULL;
 	}
-	if (buf_put(&out, "", 0) < 0)
-		goto oom;
 	for (int i = 0; i < schema_n_files; i++) {
-		if (schema_files[i].version <= from_version)
+		const struct schema_file *f = &schema_files[i];
+		if (only != NULL ? strcmp(f->name, only) != 0 : f->version <= from_version)
 			continue;
-		if (render_file(&out, &schema_files[i], vars, nvars, errbuf, errsize) < 0) {
+		if (render_file(&out, f, vars, nvars, errbuf, errsize) < 0) {
 			free(out.data);
 			return NULL;
 		}
 	}
 	return out.data;
-oom:
-	snprintf(errbuf, errsize, "out of memory");
-	return NULL;
+}
+
+char *schema_render(const char *schema, const char *table, int from_version, char *errbuf, size_t errsize)
+{
+	return render(schema, table, NULL, from_version, NULL, errbuf, errsize);
+}
+
+char *schema_render_grant(const char *schema, const char *table, const char *role, char *errbuf, size_t errsize)
+{
+	return render(schema, table, role, 0, SCHEMA_GRANT_FILE, errbuf, errsize);
 }

@@ -61,9 +61,33 @@ h_as_pg() {
 	fi
 }
 
+# A throwaway CA and a server certificate for "localhost" (and only that name, so connecting as 127.0.0.1 with
+# verify-full must fail), plus an unrelated CA for the wrong-CA cases. Files in $H_TMP/tls.
+h_tls() {
+	local d=$H_TMP/tls
+	H_TLS_DIR=$d
+	export H_TLS_DIR
+	[ -e "$d/server.crt" ] && return 0
+	mkdir -p "$d"
+	(
+		cd "$d"
+		for ca in ca otherca; do
+			openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=outboxd test $ca" \
+				-keyout $ca.key -out $ca.crt
+		done
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+		printf 'subjectAltName=DNS:localhost\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile server.ext -out server.crt
+	) >"$H_TMP/tls.log" 2>&1 || { cat "$H_TMP/tls.log" >&2; h_die "openssl could not make test certificates"; }
+	chmod 600 "$d/server.key"
+	if [ "$(id -u)" = 0 ]; then chown postgres: "$d/server.key" "$d/server.crt"; fi
+}
+
 harness_start_pg() {
 	h_tmp
 	h_pgbin
+	h_tls
 	local dir=$H_TMP/pg
 	mkdir -p "$dir"
 	[ "$(id -u)" = 0 ] && chown postgres: "$dir"
@@ -75,6 +99,8 @@ harness_start_pg() {
 	PGPORT=$(h_free_port)
 	local opts="-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${H_PG_FSYNC:-off}"
 	opts="$opts -c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB"
+	# TLS is on, so tests can connect with sslmode=verify-full; plain connections still work (sslmode=prefer).
+	opts="$opts -c ssl=on -c ssl_cert_file=$H_TLS_DIR/server.crt -c ssl_key_file=$H_TLS_DIR/server.key"
 	opts="$opts ${H_PG_EXTRA_OPTS:-}"
 	h_as_pg "$H_PGBIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/log" -w -t 60 start >/dev/null ||
 		{ cat "$dir/log" >&2; h_die "PostgreSQL did not start"; }
@@ -82,6 +108,7 @@ harness_start_pg() {
 	export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGDATABASE=app PGPASSWORD=postgres-super-pw
 	psql -qX -v ON_ERROR_STOP=1 -d postgres \
 		-c "CREATE ROLE app LOGIN PASSWORD '$H_APP_PASSWORD'" \
+		-c "CREATE ROLE relay LOGIN PASSWORD '$H_APP_PASSWORD'" \
 		-c "CREATE DATABASE app OWNER app" >/dev/null || h_die "could not create the app database"
 	H_PG_APP_CONNINFO="host=127.0.0.1 port=$PGPORT dbname=app user=app password=$H_APP_PASSWORD"
 	export H_PG_APP_CONNINFO H_PG_DIR

@@ -34,10 +34,11 @@ t_db() {
 	T_CONNINFO="host=127.0.0.1 port=$PGPORT dbname=$db user=app password=$H_APP_PASSWORD"
 }
 
-# Writes a config file: t_conf FILE [extra relay settings] [extra log settings]
+# Writes a config file: t_conf FILE [extra relay settings] [extra log settings]. The relay connects as the
+# least-privileged role "relay"; schema install and grant as the owner, app (sql/grant_relay.sql).
 t_conf() {
 	cat >"$1" <<CONF
-postgres: { conninfo = "$T_CONNINFO"; };
+postgres: { conninfo = "${T_CONNINFO/user=app /user=relay }"; owner_conninfo = "$T_CONNINFO"; };
 kafka: { brokers = "$H_KAFKA_BROKERS"; };
 relay: { ${2:-} };
 log: { stats_interval_ms = 1000; ${3:-} };
@@ -46,7 +47,10 @@ CONF
 
 t_sql() { psql -qtAX -v ON_ERROR_STOP=1 "$T_CONNINFO" -c "$1"; }
 
-t_install() { "$OUTBOXD" schema install -c "$1" >/dev/null; }
+t_install() {
+	"$OUTBOXD" schema install -c "$1" >/dev/null
+	"$OUTBOXD" schema grant relay -c "$1" >/dev/null
+}
 
 t_start_relay() { # conf logfile
 	"$OUTBOXD" run -c "$1" >>"$2" 2>&1 &

@@ -1,0 +1,22 @@
+-- outboxd: the privileges the relay's own login role needs, and nothing more. Run as the table's owner after
+-- every schema install or upgrade (re-running is harmless):
+--   outboxd schema grant outboxd_relay -c /etc/outboxd/outboxd.conf
+--   psql -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -v role=outboxd_relay -1 -f sql/grant_relay.sql
+-- The relay reads every column of the outbox, writes only the four that record an outcome, reads the schema
+-- version, and owns nothing: no DDL, no INSERT or DELETE, no other table. LISTEN and advisory locks need no grant.
+-- Create the role yourself (CREATE ROLE outboxd_relay LOGIN ...); give it no other privileges.
+\if :{?schema}
+\else
+\set schema public
+\endif
+\if :{?table}
+\else
+\set table outbox
+\endif
+
+GRANT USAGE ON SCHEMA :"schema" TO :"role";
+GRANT SELECT (table_name, version) ON :"schema".outboxd_schema TO :"role";
+GRANT SELECT (id, event_id, topic, key, payload, headers, created_at, sent_at, failed_at, attempts, last_error)
+    ON :"schema".:"table" TO :"role";
+-- SELECT ... FOR UPDATE needs UPDATE on a column too; these are the outcome columns it marks.
+GRANT UPDATE (sent_at, failed_at, attempts, last_error) ON :"schema".:"table" TO :"role";

@@ -1,0 +1,108 @@
+/* Command-line parsing. getopt_long's own messages are turned off: every usage error is one line from here. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+void cli_usage(FILE *out)
+{
+	fputs("Usage: outboxd [COMMAND] [-c FILE]\n"
+	      "\n"
+	      "Relays events from a transactional outbox table in PostgreSQL to Kafka, at least once.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  run                relay in the foreground until SIGTERM (the default)\n"
+	      "  check-config       validate the configuration and print it, secrets redacted\n"
+	      "  schema print       print the SQL that creates the outbox (no database needed)\n"
+	      "  schema install     create or upgrade the outbox in the database (re-running is a no-op)\n"
+	      "  schema grant ROLE  give ROLE what the relay needs and nothing more\n"
+	      "  status             pending rows, age of the oldest pending row, failed rows\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --config FILE  configuration file (default " CLI_DEFAULT_CONFIG ")\n"
+	      "      --schema NAME  for `schema print` without -c: the schema (default public)\n"
+	      "      --table NAME   for `schema print` without -c: the table (default outbox)\n"
+	      "  -h, --help         this text\n"
+	      "  -V, --version      version and library versions\n"
+	      "\n"
+	      "Exit codes: 0 ok, 64 usage, 65 data error, 69 service unavailable, 70 internal error,\n"
+	      "71 system error, 78 configuration error.\n",
+	      out);
+}
+
+static int fail(char *err, size_t errsize, const char *what, const char *arg)
+{
+	snprintf(err, errsize, "%s%s (see outboxd --help)", what, arg ? arg : "");
+	return -1;
+}
+
+static int parse_schema_args(struct cli *out, int nargs, char **args, char *err, size_t errsize)
+{
+	static const char usage[] = "usage: outboxd schema print|install [-c FILE] | schema grant ROLE [-c FILE]";
+
+	if (nargs < 2)
+		return fail(err, errsize, usage, NULL);
+	out->sub = args[1];
+	if (strcmp(out->sub, "grant") == 0) {
+		if (nargs != 3 || args[2][0] == '\0')
+			return fail(err, errsize, usage, NULL);
+		out->role = args[2];
+		return 0;
+	}
+	if (nargs != 2 || (strcmp(out->sub, "print") != 0 && strcmp(out->sub, "install") != 0))
+		return fail(err, errsize, usage, NULL);
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "schema", required_argument, NULL, 's' },
+		{ "table", required_argument, NULL, 't' },  { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+	};
+	int c, nargs;
+
+	memset(out, 0, sizeof(*out));
+	out->config_path = CLI_DEFAULT_CONFIG;
+	out->schema = "public";
+	out->table = "outbox";
+	opterr = 0;
+	optind = 0; /* GNU: a full re-initialisation, so a second call starts afresh */
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			out->config_path = optarg;
+			out->config_given = 1;
+			break;
+		case 's':
+			out->schema = optarg;
+			break;
+		case 't':
+			out->table = optarg;
+			break;
+		case 'h':
+			out->action = CLI_HELP;
+			return 0;
+		case 'V':
+			out->action = CLI_VERSION;
+			return 0;
+		default:
+			if (optopt != 0 && optopt != '?') {
+				char o[3] = { '-', (char)optopt, '\0' };
+				return fail(err, errsize, "bad or incomplete option: ", o);
+			}
+			return fail(err, errsize, "bad or incomplete option: ", argv[optind - 1]);
+		}
+	}
+	nargs = argc - optind;
+	out->cmd = nargs > 0 ? argv[optind] : "run";
+	if (strcmp(out->cmd, "schema") == 0)
+		return parse_schema_args(out, nargs, argv + optind, err, errsize);
+	if (strcmp(out->cmd, "run") != 0 && strcmp(out->cmd, "check-config") != 0 && strcmp(out->cmd, "status") != 0)
+		return fail(err, errsize, "unknown command: ", out->cmd);
+	if (nargs > 1)
+		return fail(err, errsize, "unexpected argument: ", argv[optind + 1]);
+	return 0;
+}
