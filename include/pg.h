@@ -5,6 +5,7 @@
 #define OUTBOXD_PG_H
 
 #include <stddef.h>
+#include <libpq-fe.h>
 #include <stdint.h>
 
 #include "batch.h"
@@ -48,6 +49,10 @@ int pg_drain_notifies(struct pg *pg);
 /* Begins a transaction and claims up to limit unsent rows in id order (FOR UPDATE SKIP LOCKED) into b, which
  * then owns the result. The transaction stays open until pg_finish_batch or pg_abort. */
 int pg_claim_batch(struct pg *pg, struct batch *b, int limit, char *errbuf, size_t errsize);
+
+/* Decodes row i of a claim result (binary format) into r, which points into res. Returns 0, or -1 with why
+ * set when a value does not have the shape the claim statement promises. */
+int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize);
 
 /* Writes each row's outcome (ACKED: sent_at; PERMANENT: failed_at and reason; TRANSIENT or PENDING: attempts + 1
  * and reason) and commits. A PG_ERR_CONN here means the outcome of COMMIT is unknown: treat as not marked. */

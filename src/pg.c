@@ -312,9 +312,38 @@ static void format_uuid(const unsigned char *u, char *out)
 /* Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01. */
 #define PG_EPOCH_OFFSET_US 946684800000000LL
 
-static void row_from_result(const PGresult *res, int i, struct outbox_row *r)
+/* Columns of the claim statement, in order, with the binary length a fixed-size one must have (0: variable). */
+static const struct {
+	const char *name;
+	int len;
+} claim_cols[] = {
+	{ "id", 8 },	      { "event_id", 16 }, { "topic", 0 },      { "key", 0 },
+	{ "payload", 0 }, { "headers", 0 },  { "created_at", 8 }, { "attempts", 4 },
+};
+
+#define N_CLAIM_COLS ((int)(sizeof(claim_cols) / sizeof(claim_cols[0])))
+
+static int bad_row(char *why, size_t whysize, int i, const char *col, const char *what)
+{
+	snprintf(why, whysize, "row %d of the claim: column %s: %s", i, col, what);
+	return -1;
+}
+
+int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize)
 {
 	memset(r, 0, sizeof(*r));
+	if (PQnfields(res) != N_CLAIM_COLS)
+		return bad_row(why, whysize, i, "*", "unexpected number of columns");
+	/* The server sends what the claim's prepared statement promised; checking costs nothing and keeps a
+	 * changed table or a hostile server from making us read past a value. */
+	for (int c = 0; c < N_CLAIM_COLS; c++) {
+		if (claim_cols[c].len == 0)
+			continue;
+		if (PQgetisnull(res, i, c) || PQgetlength(res, i, c) != claim_cols[c].len)
+			return bad_row(why, whysize, i, claim_cols[c].name, "unexpected binary length");
+	}
+	if (PQgetisnull(res, i, 2) || memchr(PQgetvalue(res, i, 2), '\0', (size_t)PQgetlength(res, i, 2)) != NULL)
+		return bad_row(why, whysize, i, "topic", "NULL or contains a NUL byte");
 	r->id = (int64_t)get_be64(PQgetvalue(res, i, 0));
 	format_uuid((const unsigned char *)PQgetvalue(res, i, 1), r->event_id);
 	r->topic = PQgetvalue(res, i, 2); /* libpq NUL-terminates every value, binary ones too */
@@ -326,14 +355,17 @@ static void row_from_result(const PGresult *res, int i, struct outbox_row *r)
 		r->payload = PQgetvalue(res, i, 4);
 		r->payload_len = (size_t)PQgetlength(res, i, 4);
 	}
-	if (!PQgetisnull(res, i, 5) && PQgetlength(res, i, 5) >= 1) {
+	if (!PQgetisnull(res, i, 5)) {
 		/* jsonb binary format: a version byte (1), then the JSON text. */
+		if (PQgetlength(res, i, 5) < 1 || PQgetvalue(res, i, 5)[0] != 1)
+			return bad_row(why, whysize, i, "headers", "not jsonb binary format version 1");
 		r->headers = PQgetvalue(res, i, 5) + 1;
 		r->headers_len = (size_t)PQgetlength(res, i, 5) - 1;
 	}
 	r->created_us = (int64_t)get_be64(PQgetvalue(res, i, 6)) + PG_EPOCH_OFFSET_US;
 	r->attempts = (int)get_be32(PQgetvalue(res, i, 7));
 	r->state = ROW_PENDING;
+	return 0;
 }
 
 static void release_result(void *res)
@@ -361,11 +393,20 @@ int pg_claim_batch(struct pg *pg, struct batch *b, int limit, char *errbuf, size
 		PQclear(res);
 		return rc;
 	}
-	b->n = PQntuples(res);
-	for (int i = 0; i < b->n; i++)
-		row_from_result(res, i, &b->rows[i]);
 	b->result = res;
 	b->release = release_result;
+	if (PQntuples(res) > limit) {
+		batch_clear(b);
+		set_err(errbuf, errsize, "cannot claim rows", "the server returned more rows than asked for");
+		return PG_ERR_QUERY;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (pg_row_decode(res, i, &b->rows[i], errbuf, errsize) < 0) {
+			batch_clear(b); /* frees the result */
+			return PG_ERR_QUERY;
+		}
+		b->n = i + 1;
+	}
 	return PG_OK;
 }
 

@@ -8,7 +8,7 @@ if ! command -v valgrind >/dev/null; then
 fi
 pass=0 fail=0
 for t in "$@"; do
-	if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t" >/dev/null 2>"$t.valgrind"; then
+	if valgrind -q --suppressions=tests/valgrind.supp --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t" >/dev/null 2>"$t.valgrind"; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))

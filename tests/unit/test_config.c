@@ -121,7 +121,7 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 	expect_error(MINIMAL "relay: { batch_size = \"5\"; };\n", ":3: relay.batch_size: expected a whole number");
 	expect_error(MINIMAL "relay: { batch_size = 0; };\n", ":3: relay.batch_size: 0 is out of range (1 to 10000)");
 	expect_error(MINIMAL "relay: { batch_size = 10001; };\n", "relay.batch_size: 10001 is out of range");
-	expect_error(MINIMAL "relay: { delivery_timeout_ms = 9223372036854775807L; };\n", "is out of range");
+	expect_error(MINIMAL "relay: { delivery_timeout_ms = 9223372036854775807L; };\n", "number too large");
 	expect_error(MINIMAL "relay: { backoff_min_ms = 500; backoff_max_ms = 100; };\n",
 		     "relay.backoff_max_ms: must not be less than relay.backoff_min_ms");
 	expect_error(MINIMAL "log: { level = \"chatty\"; };\n", ":3: log.level: \"chatty\" is not one of");
@@ -178,6 +178,68 @@ static void secret_property_names(void **state)
 	assert_false(config_kafka_property_is_secret("sasl.username"));
 }
 
+/* Hostile files: parsed from counted bytes (config_parse), refused with file:line and a reason, never truncated. */
+static void expect_parse_error(const char *text, size_t len, const char *want)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	assert_int_equal(config_parse("h.conf", text, len, &cfg, err, sizeof(err)), -1);
+	assert_null(cfg);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+static void expect_parse_text(const char *text, const char *want)
+{
+	expect_parse_error(text, strlen(text), want);
+}
+
+static void hostile_files_are_refused(void **state)
+{
+	static const char nul[] = MINIMAL "relay: { event_id_header = \"a\0b\"; };\n";
+	char *big, *props;
+	size_t n;
+
+	(void)state;
+	expect_parse_error(nul, sizeof(nul) - 1, "h.conf:3: a NUL byte");
+	expect_parse_text(MINIMAL "relay: { event_id_header = \"a\\x00b\"; };", "h.conf:3: \\x00");
+	expect_parse_text(MINIMAL " @include \"/etc/passwd\"\n", "h.conf:3: @include");
+	expect_parse_text(MINIMAL "relay: { batch_size = 99999999999999999999999; };", "h.conf:3: number too large");
+	/* libconfig 1.5 would read these as 1: the low 32 bits */
+	expect_parse_text(MINIMAL "relay: { batch_size = 4294967297; };", "h.conf:3: number too large");
+	expect_parse_text(MINIMAL "\n\nrelay: { batch_size = 0x100000001; };", "h.conf:5: number too large");
+	expect_parse_text(MINIMAL "relay: { batch_size = -2147483649L; };", "number too large");
+	expect_parse_text(MINIMAL "relay: { batch_size = -5; };", "-5 is out of range");
+	expect_parse_text(MINIMAL "relay: { batch_size = 1e9; };", "expected a whole number");
+	/* One byte over the size limit. */
+	big = malloc(CONFIG_MAX_BYTES + 1);
+	assert_non_null(big);
+	memset(big, ' ', CONFIG_MAX_BYTES + 1);
+	expect_parse_error(big, CONFIG_MAX_BYTES + 1, "larger than");
+	/* An overlong string, and too many properties. */
+	n = (size_t)snprintf(big, CONFIG_MAX_BYTES, "kafka: { brokers = \"b\"; }; postgres: { conninfo = \"host=x\"; table = \"%0300d\"; };", 7);
+	expect_parse_error(big, n, "longer than 63 bytes");
+	props = big;
+	n = (size_t)snprintf(props, CONFIG_MAX_BYTES, "kafka: { brokers = \"x\"; properties = [");
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(props + n, CONFIG_MAX_BYTES - n, "%s\"linger.ms=%d\"", i ? ", " : "", i);
+	n += (size_t)snprintf(props + n, CONFIG_MAX_BYTES - n, "]; };");
+	expect_parse_error(props, n, "more than 256 properties");
+	n = (size_t)snprintf(big, CONFIG_MAX_BYTES, "kafka: { brokers = \"x\"; properties = [ \"client.id=%09000d\" ]; };", 1);
+	expect_parse_error(big, n, "longer than 8192 bytes");
+	free(big);
+	/* An escaped backslash before x00 is text, not a NUL. */
+	{
+		struct config *cfg = NULL;
+		char err[512];
+		const char ok[] = MINIMAL "relay: { event_id_header = \"a\\\\x00\"; };";
+		assert_int_equal(config_parse("ok.conf", ok, sizeof(ok) - 1, &cfg, err, sizeof(err)), 0);
+		assert_string_equal(cfg->event_id_header, "a\\x00");
+		config_free(cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +249,7 @@ int main(void)
 		cmocka_unit_test(bad_files_are_refused_with_line_and_key),
 		cmocka_unit_test(print_redacts_secrets),
 		cmocka_unit_test(secret_property_names),
+		cmocka_unit_test(hostile_files_are_refused),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
