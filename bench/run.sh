@@ -19,7 +19,7 @@ now_ms() { date +%s%3N; }
 
 conf=$H_TMP/bench.conf
 cat >"$conf" <<CONF
-postgres: { conninfo = "$H_PG_APP_CONNINFO"; };
+postgres: { conninfo = "$H_PG_APP_CONNINFO sslmode=disable"; };
 kafka: { brokers = "$H_KAFKA_BROKERS"; };
 log: { stats_interval_ms = 5000; };
 CONF

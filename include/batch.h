@@ -25,6 +25,8 @@ struct outbox_row {
 	size_t headers_len;
 	int64_t created_us; /* Unix time in microseconds */
 	int attempts;
+	long long size;   /* key + payload + stored headers, as the claim measured it */
+	int oversize;     /* larger than a message may be: its data was not fetched */
 	enum row_state state;
 	int suspect;      /* refused by the broker in a request that another message may have made too large */
 	char reason[160]; /* why a row was not acknowledged */
@@ -36,6 +38,7 @@ struct batch {
 	int cap;
 	uint64_t generation; /* tells a late delivery report of an abandoned batch from a current one */
 	int outstanding;     /* produced rows still waiting for a delivery report */
+	int more;            /* the claim stopped at the byte budget: more rows are waiting */
 	void *result;        /* owner of the row data (a PGresult) */
 	void (*release)(void *result);
 };

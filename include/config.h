@@ -34,6 +34,7 @@ struct config {
 
 	/* relay */
 	int batch_size;
+	int batch_max_bytes;
 	int poll_interval_ms;
 	int delivery_timeout_ms;
 	int shutdown_timeout_ms;

@@ -27,6 +27,9 @@ struct kafka;
 int kafka_check_config(const struct config *cfg, char *errbuf, size_t errsize);
 
 /* A new producer for cfg (which must outlive it). Caller frees with kafka_free. NULL with errbuf set on error. */
+/* The producer's message.max.bytes: no row larger than this can be a message. */
+int kafka_max_message_bytes(struct kafka *k);
+
 struct kafka *kafka_new(const struct config *cfg, char *errbuf, size_t errsize);
 
 /* Waits up to timeout_ms for what is queued to leave, then destroys the producer. */

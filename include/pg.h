@@ -20,6 +20,13 @@ enum pg_rc {
 
 struct pg;
 
+/* What one claim may take (see pg_claim_batch). */
+struct pg_claim_limits {
+	int rows;      /* at most this many rows */
+	int bytes;     /* stop adding rows once the batch holds this many bytes (one row may cross it) */
+	int row_bytes; /* rows larger than this come back without key, payload and headers, marked oversize */
+};
+
 struct pg_lag {
 	long long pending;           /* rows not yet sent and not failed */
 	long long oldest_pending_ms; /* age of the oldest of them, 0 if none */
@@ -35,9 +42,10 @@ void pg_free(struct pg *pg);
 /* Opens the connection with keepalives and the configured passfile. */
 int pg_connect(struct pg *pg, char *errbuf, size_t errsize);
 
-/* Checks the table exists at schema version need_version or later, sets up the relay session (synchronous_commit off, prepared
- * statements) and LISTENs on the table's channel. Call after pg_connect. */
-int pg_prepare_relay(struct pg *pg, int batch_cap, int need_version, char *errbuf, size_t errsize);
+/* Checks the table exists at schema version need_version or later, sets up the relay session (synchronous_commit
+ * off, prepared statements, the claim shaped by lim) and LISTENs on the table's channel. Call after pg_connect. */
+int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_version, char *errbuf,
+		     size_t errsize);
 
 void pg_disconnect(struct pg *pg);
 int pg_connected(const struct pg *pg);
@@ -46,9 +54,11 @@ int pg_socket(const struct pg *pg);
 /* Reads pending notifications without blocking. Returns how many arrived, or PG_ERR_CONN. */
 int pg_drain_notifies(struct pg *pg);
 
-/* Begins a transaction and claims up to limit unsent rows in id order (FOR UPDATE SKIP LOCKED) into b, which
- * then owns the result. The transaction stays open until pg_finish_batch or pg_abort. */
-int pg_claim_batch(struct pg *pg, struct batch *b, int limit, char *errbuf, size_t errsize);
+/* Begins a transaction and claims unsent rows in id order (FOR UPDATE SKIP LOCKED), within the limits given to
+ * pg_prepare_relay, into b, which
+ * then owns the result; b->more says rows were left for the next batch. The transaction stays open until
+ * pg_finish_batch or pg_abort. */
+int pg_claim_batch(struct pg *pg, struct batch *b, char *errbuf, size_t errsize);
 
 /* Decodes row i of a claim result (binary format) into r, which points into res. Returns 0, or -1 with why
  * set when a value does not have the shape the claim statement promises. */

@@ -43,6 +43,8 @@ static const struct setting settings[] = {
 	{ "kafka", "brokers", ST_STRING, OFF(kafka_brokers), 1, 0, 0, 0, NULL, 8192 },
 	{ "kafka", "properties", ST_PROPS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
 	{ "relay", "batch_size", ST_INT, OFF(batch_size), 0, 1, 10000, 1000, NULL, 0 },
+	/* Bounds memory: a batch stops once its rows' bytes pass this (a single row is bounded by message.max.bytes). */
+	{ "relay", "batch_max_bytes", ST_INT, OFF(batch_max_bytes), 0, 65536, 1073741824, 16777216, NULL, 0 },
 	{ "relay", "poll_interval_ms", ST_INT, OFF(poll_interval_ms), 0, 10, 3600000, 1000, NULL, 0 },
 	{ "relay", "delivery_timeout_ms", ST_INT, OFF(delivery_timeout_ms), 0, 1000, 3600000, 30000, NULL, 0 },
 	{ "relay", "shutdown_timeout_ms", ST_INT, OFF(shutdown_timeout_ms), 0, 100, 600000, 10000, NULL, 0 },

@@ -25,6 +25,16 @@ struct kafka {
 	char fatal_reason[256];
 };
 
+int kafka_max_message_bytes(struct kafka *k)
+{
+	char v[32];
+	size_t n = sizeof(v);
+
+	if (rd_kafka_conf_get(rd_kafka_conf(k->rk), "message.max.bytes", v, &n) != RD_KAFKA_CONF_OK)
+		return 1000000; /* librdkafka's default */
+	return atoi(v);
+}
+
 int64_t kafka_now_ms(void)
 {
 	struct timespec ts;

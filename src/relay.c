@@ -36,6 +36,7 @@ struct relay {
 	struct kafka *kafka;
 	int kafka_broken; /* recreate the producer before the next batch */
 	struct batch *batch;
+	struct pg_claim_limits limits;
 	struct backoff backoff;
 	struct stats stats;
 	int64_t next_stats_ms;
@@ -95,7 +96,7 @@ static int connect_pg(struct relay *r)
 	int rc = pg_connect(r->pg, r->err, sizeof(r->err));
 
 	if (rc == PG_OK)
-		rc = pg_prepare_relay(r->pg, r->cfg->batch_size, schema_latest_version(), r->err, sizeof(r->err));
+		rc = pg_prepare_relay(r->pg, &r->limits, schema_latest_version(), r->err, sizeof(r->err));
 	if (rc != PG_OK)
 		pg_disconnect(r->pg);
 	return rc;
@@ -198,18 +199,33 @@ static void log_outcome(struct relay *r, const struct batch *b, int held)
 }
 
 /* One batch, claim to commit. Returns the number of rows claimed, or -1 when the batch must be retried later. */
+/* A row no message can hold was not even fetched; it is parked with its size so nothing waits on it. */
+static void park_oversize(struct relay *r, struct batch *b)
+{
+	char why[160];
+
+	for (int i = 0; i < b->n; i++) {
+		if (!b->rows[i].oversize)
+			continue;
+		snprintf(why, sizeof(why), "row is %lld bytes, more than the producer's message.max.bytes (%d)",
+			 b->rows[i].size, r->limits.row_bytes);
+		batch_set_state(&b->rows[i], ROW_PERMANENT, why);
+	}
+}
+
 static int relay_batch(struct relay *r)
 {
 	struct batch *b = r->batch;
 	int rc, held, transient;
 
-	rc = pg_claim_batch(r->pg, b, r->cfg->batch_size, r->err, sizeof(r->err));
+	rc = pg_claim_batch(r->pg, b, r->err, sizeof(r->err));
 	if (rc != PG_OK)
 		goto pg_failed;
 	if (b->n == 0) {
 		pg_abort(r->pg);
 		return 0;
 	}
+	park_oversize(r, b);
 	fault_point("after_claim");
 	kafka_produce_batch(r->kafka, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
 	fault_point("after_produce");
@@ -279,7 +295,7 @@ static void relay_loop(struct relay *r)
 			continue;
 		}
 		backoff_reset(&r->backoff);
-		if (n < r->cfg->batch_size)
+		if (n < r->cfg->batch_size && !r->batch->more)
 			wait_for_work(r, r->cfg->poll_interval_ms);
 		kafka_serve(r->kafka, 0);
 	}
@@ -297,6 +313,9 @@ static int relay_start(struct relay *r)
 		log_error("cannot create the Kafka producer", "error=%s", Q(r->err));
 		return EX_CONFIG;
 	}
+	r->limits.rows = r->cfg->batch_size;
+	r->limits.bytes = r->cfg->batch_max_bytes;
+	r->limits.row_bytes = kafka_max_message_bytes(r->kafka);
 	/* At start-up a failure is reported and fatal, so a wrong conninfo or a missing schema is seen at once;
 	 * systemd restarts the service. Once running, the relay rides out outages instead. */
 	rc = connect_pg(r);

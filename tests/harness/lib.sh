@@ -168,28 +168,53 @@ harness_start_kafka() {
 		harness_stop_kafka
 	done
 	H_KAFKA_BROKERS=127.0.0.1:$H_KAFKA_PORT
-	export H_KAFKA_BROKERS H_KAFKA_DIR H_KAFKA_PORT
+	# The same broker over TLS: its certificate names only "localhost" (the CA file is the certificate itself).
+	H_KAFKA_SSL_BROKERS=localhost:$H_KAFKA_SSL_PORT
+	H_KAFKA_SSL_CA=$H_TMP/kafka-tls/broker.crt
+	export H_KAFKA_BROKERS H_KAFKA_DIR H_KAFKA_PORT H_KAFKA_SSL_PORT H_KAFKA_SSL_BROKERS H_KAFKA_SSL_CA
 	h_log "Kafka $(ls "$H_BUILD/kafka/lib" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p') (KRaft) on $H_KAFKA_BROKERS"
+}
+
+# The broker's TLS key and certificate, made with the JDK's keytool: a self-signed certificate for "localhost",
+# exported as PEM for librdkafka's ssl.ca.location.
+h_kafka_tls() {
+	local d=$H_TMP/kafka-tls
+	H_KAFKA_TLS_PW=broker-keystore-pw
+	[ -e "$d/broker.crt" ] && return 0
+	mkdir -p "$d"
+	keytool -genkeypair -keystore "$d/broker.p12" -storetype PKCS12 -storepass "$H_KAFKA_TLS_PW" \
+		-keypass "$H_KAFKA_TLS_PW" -alias broker -keyalg RSA -keysize 2048 -validity 2 -dname CN=localhost \
+		-ext SAN=dns:localhost >"$d/keytool.log" 2>&1 &&
+		keytool -exportcert -rfc -keystore "$d/broker.p12" -storepass "$H_KAFKA_TLS_PW" -alias broker \
+			-file "$d/broker.crt" >>"$d/keytool.log" 2>&1 ||
+		{ cat "$d/keytool.log" >&2; h_die "keytool could not make the broker's keystore"; }
 }
 
 # One attempt: fresh ports, a freshly formatted data dir, launch, then wait until the client port accepts (the
 # broker is unfenced by then) or the JVM exits.
 h_kafka_try_start() {
-	local dir=$H_TMP/kafka port cport cid i cp="$H_BUILD/kafka/lib/*"
+	local dir=$H_TMP/kafka port cport sport cid i cp="$H_BUILD/kafka/lib/*"
 	rm -rf "$dir"
 	mkdir -p "$dir/data"
 	port=$(h_free_port)
 	cport=$(h_free_port)
 	while [ "$cport" = "$port" ]; do cport=$(h_free_port); done
+	sport=$(h_free_port)
+	while [ "$sport" = "$port" ] || [ "$sport" = "$cport" ]; do sport=$(h_free_port); done
+	h_kafka_tls
 	cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$sport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SSL://localhost:$sport
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$H_TMP/kafka-tls/broker.p12
+ssl.keystore.password=$H_KAFKA_TLS_PW
+ssl.key.password=$H_KAFKA_TLS_PW
 log.dirs=$dir/data
 num.partitions=${H_KAFKA_PARTITIONS:-4}
 auto.create.topics.enable=true
@@ -221,6 +246,7 @@ EOF
 		>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; h_die "kafka storage format failed"; }
 	H_KAFKA_DIR=$dir
 	H_KAFKA_PORT=$port
+	H_KAFKA_SSL_PORT=$sport
 	h_kafka_launch
 	for ((i = 0; i < 900; i++)); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0

@@ -25,7 +25,7 @@ t_check --expect-failed 4
 t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error LIKE 'headers: value of \"n\" is not a string%'")" 1 "non-string header reason"
 t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error LIKE 'headers: \"id\" is reserved%'")" 1 "reserved header reason"
 t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error LIKE 'invalid topic name%'")" 1 "invalid topic reason"
-t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error LIKE '%MSG_SIZE_TOO_LARGE%'")" 1 "oversize reason"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error LIKE 'row is 2000004 bytes, more than the producer''s message.max.bytes%'")" 1 "oversize reason"
 t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND sent_at IS NULL AND attempts = 1")" 4 "failed rows have one attempt"
 t_expect_grep "$T_DIR/relay.log" 'msg="row failed"'
 "$OUTBOXD" status -c "$T_DIR/o.conf" >"$T_DIR/status.out"
