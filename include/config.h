@@ -13,7 +13,8 @@
 struct kafka_property {
 	char *name;
 	char *value;
-	int line; /* line in the config file, for error messages */
+	int line;   /* line in the config file, for error messages */
+	int secret; /* read from a credential: never printed */
 };
 
 struct config {

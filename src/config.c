@@ -16,7 +16,7 @@
 #define CONFIG_MAX_PROPS 256
 #define CONFIG_MAX_PROP_LEN 8192
 
-enum setting_type { ST_STRING, ST_INT, ST_LOGLEVEL, ST_PROPS };
+enum setting_type { ST_STRING, ST_INT, ST_LOGLEVEL, ST_PROPS, ST_CREDS };
 
 struct setting {
 	const char *group;
@@ -42,6 +42,9 @@ static const struct setting settings[] = {
 	{ "postgres", "table", ST_STRING, OFF(pg_table), 0, 0, 0, 0, "outbox", 63 },
 	{ "kafka", "brokers", ST_STRING, OFF(kafka_brokers), 1, 0, 0, 0, NULL, 8192 },
 	{ "kafka", "properties", ST_PROPS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
+	/* "name=credential": the value is read from a file, $CREDENTIALS_DIRECTORY/credential (systemd's
+	 * LoadCredential=) or an absolute path, so a Kafka secret need not sit in the config file. */
+	{ "kafka", "credentials", ST_CREDS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
 	{ "relay", "batch_size", ST_INT, OFF(batch_size), 0, 1, 10000, 1000, NULL, 0 },
 	/* Bounds memory: a batch stops once its rows' bytes pass this (a single row is bounded by message.max.bytes). */
 	{ "relay", "batch_max_bytes", ST_INT, OFF(batch_max_bytes), 0, 65536, 1073741824, 16777216, NULL, 0 },
@@ -111,6 +114,7 @@ static int set_defaults(struct config *cfg)
 			log_level_parse(s->def_str, (enum log_level *)field(cfg, s));
 			break;
 		case ST_PROPS:
+		case ST_CREDS:
 			break;
 		}
 	}
@@ -220,44 +224,83 @@ static int managed_prop_check(struct loader *ld, config_setting_t *st, const cha
 	return 0;
 }
 
-/* kafka.properties = [ "linger.ms=5", ... ]: librdkafka names contain dots, which libconfig names cannot. */
-static int load_props(struct loader *ld, config_setting_t *st, struct config *cfg)
+#define CREDENTIAL_MAX_BYTES 65536
+
+/* The value of a credential: the file's bytes without one trailing newline. Never put in an error message. */
+static int read_credential(struct loader *ld, config_setting_t *st, const char *cred, char **out)
 {
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096], *buf = NULL;
+	size_t n;
+	FILE *f;
+
+	if (cred[0] != '/' && strchr(cred, '/') != NULL)
+		return fail_at(ld, st, "kafka.credentials", "\"%s\": a credential is a name or an absolute path", cred);
+	if (cred[0] != '/' && (dir == NULL || *dir == '\0'))
+		return fail_at(ld, st, "kafka.credentials", "credential \"%s\": $CREDENTIALS_DIRECTORY is not set", cred);
+	snprintf(path, sizeof(path), "%s%s%s", cred[0] == '/' ? "" : dir, cred[0] == '/' ? "" : "/", cred);
+	if ((f = fopen(path, "r")) == NULL)
+		return fail_at(ld, st, "kafka.credentials", "cannot read %s: %s", path, strerror(errno));
+	if ((buf = malloc(CREDENTIAL_MAX_BYTES + 1)) == NULL) {
+		fclose(f);
+		return fail_at(ld, st, "kafka.credentials", "out of memory");
+	}
+	n = fread(buf, 1, CREDENTIAL_MAX_BYTES + 1, f);
+	fclose(f);
+	if (n > CREDENTIAL_MAX_BYTES || memchr(buf, '\0', n) != NULL) {
+		free(buf);
+		return fail_at(ld, st, "kafka.credentials", "%s: larger than %d bytes or not text", path,
+			       CREDENTIAL_MAX_BYTES);
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* kafka.properties = [ "linger.ms=5", ... ]: librdkafka names contain dots, which libconfig names cannot.
+ * kafka.credentials has the same shape, with a credential in place of each value. Both append to one list. */
+static int load_props(struct loader *ld, config_setting_t *st, struct config *cfg, int creds)
+{
+	const char *key = creds ? "kafka.credentials" : "kafka.properties";
 	int n = config_setting_length(st);
+	struct kafka_property *grown;
 
 	if (config_setting_type(st) != CONFIG_TYPE_ARRAY && config_setting_type(st) != CONFIG_TYPE_LIST)
-		return fail_at(ld, st, "kafka.properties", "expected a list of \"name=value\" strings");
-	if (n > CONFIG_MAX_PROPS)
-		return fail_at(ld, st, "kafka.properties", "more than %d properties", CONFIG_MAX_PROPS);
-	cfg->kafka_props = calloc((size_t)n + 1, sizeof(*cfg->kafka_props));
-	if (cfg->kafka_props == NULL)
-		return fail_at(ld, st, "kafka.properties", "out of memory");
-	cfg->kafka_props_line = (int)config_setting_source_line(st);
+		return fail_at(ld, st, key, "expected a list of \"name=value\" strings");
+	if (n + cfg->n_kafka_props > CONFIG_MAX_PROPS)
+		return fail_at(ld, st, key, "more than %d properties", CONFIG_MAX_PROPS);
+	grown = realloc(cfg->kafka_props, (size_t)(cfg->n_kafka_props + n + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fail_at(ld, st, key, "out of memory");
+	cfg->kafka_props = grown;
+	if (!creds)
+		cfg->kafka_props_line = (int)config_setting_source_line(st);
 	for (int i = 0; i < n; i++) {
 		config_setting_t *el = config_setting_get_elem(st, (unsigned)i);
 		const char *v, *eq;
 		struct kafka_property *p = &cfg->kafka_props[cfg->n_kafka_props];
 
+		memset(p, 0, sizeof(*p));
 		if (config_setting_type(el) != CONFIG_TYPE_STRING)
-			return fail_at(ld, st, "kafka.properties", "element is not a \"name=value\" string");
+			return fail_at(ld, st, key, "element is not a \"name=value\" string");
 		v = config_setting_get_string(el);
 		if (strlen(v) > CONFIG_MAX_PROP_LEN)
-			return fail_at(ld, st, "kafka.properties", "an element is longer than %d bytes",
-				       CONFIG_MAX_PROP_LEN);
+			return fail_at(ld, st, key, "an element is longer than %d bytes", CONFIG_MAX_PROP_LEN);
 		eq = strchr(v, '=');
 		if (eq == NULL || eq == v)
-			return fail_at(ld, st, "kafka.properties", "\"%s\" is not of the form name=value", v);
+			return fail_at(ld, st, key, "\"%s\" is not of the form name=value", v);
 		p->name = strndup(v, (size_t)(eq - v));
-		p->value = strdup(eq + 1);
+		p->secret = creds;
 		p->line = (int)config_setting_source_line(el);
 		if (p->line == 0)
-			p->line = cfg->kafka_props_line;
-		if (p->name == NULL || p->value == NULL) {
-			free(p->name);
-			free(p->value);
-			return fail_at(ld, st, "kafka.properties", "out of memory");
-		}
-		cfg->n_kafka_props++;
+			p->line = (int)config_setting_source_line(st);
+		if (p->name == NULL)
+			return fail_at(ld, st, key, "out of memory");
+		cfg->n_kafka_props++; /* owned by cfg from here on, freed with it on failure */
+		if (creds ? read_credential(ld, el, eq + 1, &p->value) < 0 : (p->value = strdup(eq + 1)) == NULL)
+			return creds ? -1 : fail_at(ld, st, key, "out of memory");
 		if (managed_prop_check(ld, st, p->name) < 0)
 			return -1;
 	}
@@ -283,7 +326,8 @@ static int load_one(struct loader *ld, config_setting_t *st, const struct settin
 			return fail_at(ld, st, key, "\"%s\" is not one of debug, info, warn, error", lv);
 		return 0;
 	case ST_PROPS:
-		return load_props(ld, st, cfg);
+	case ST_CREDS:
+		return load_props(ld, st, cfg, s->type == ST_CREDS);
 	}
 	return -1;
 }
@@ -610,8 +654,8 @@ void config_print(const struct config *cfg, FILE *out)
 			fprintf(out, "%s%s: {\n", *group ? "};\n" : "", s->group);
 			group = s->group;
 		}
-		if (s->type == ST_STRING && *(char *const *)f == NULL)
-			continue;
+		if ((s->type == ST_STRING && *(char *const *)f == NULL) || s->type == ST_CREDS)
+			continue; /* credentials are printed, redacted, with the properties */
 		fprintf(out, "  %s = ", s->name);
 		if (s->type == ST_INT) {
 			fprintf(out, "%d", *(const int *)f);
@@ -627,7 +671,7 @@ void config_print(const struct config *cfg, FILE *out)
 				char kv[8192];
 				const struct kafka_property *kp = &cfg->kafka_props[p];
 				snprintf(kv, sizeof(kv), "%s=%s", kp->name,
-					 config_kafka_property_is_secret(kp->name) ? "<redacted>" : kp->value);
+					 kp->secret || config_kafka_property_is_secret(kp->name) ? "<redacted>" : kp->value);
 				fputs(p ? ", " : " ", out);
 				print_string(out, kv);
 			}

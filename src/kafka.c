@@ -132,12 +132,15 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, const struct config *cfg, int line,
-		    char *errbuf, size_t errsize)
+		    int secret, char *errbuf, size_t errsize)
 {
 	char why[512];
 
 	if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) == RD_KAFKA_CONF_OK)
 		return 0;
+	/* librdkafka quotes the refused value; a secret's value must not reach a message. */
+	if (secret || config_kafka_property_is_secret(name))
+		snprintf(why, sizeof(why), "invalid value for configuration property \"%s\" (value not shown)", name);
 	if (line > 0)
 		snprintf(errbuf, errsize, "%s:%d: kafka.properties: %s", cfg->path ? cfg->path : "config", line, why);
 	else
@@ -163,15 +166,15 @@ static rd_kafka_conf_t *build_conf(const struct config *cfg, char *errbuf, size_
 	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
-	if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errbuf, errsize) < 0)
+	if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, 0, errbuf, errsize) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if (conf_set(conf, defaults[i][0], defaults[i][1], cfg, 0, errbuf, errsize) < 0)
+		if (conf_set(conf, defaults[i][0], defaults[i][1], cfg, 0, 0, errbuf, errsize) < 0)
 			goto fail;
 	}
 	for (int i = 0; i < cfg->n_kafka_props; i++) {
 		const struct kafka_property *p = &cfg->kafka_props[i];
-		if (conf_set(conf, p->name, p->value, cfg, p->line, errbuf, errsize) < 0)
+		if (conf_set(conf, p->name, p->value, cfg, p->line, p->secret, errbuf, errsize) < 0)
 			goto fail;
 	}
 	return conf;

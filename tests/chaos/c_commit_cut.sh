@@ -12,7 +12,8 @@ for mode in before after; do
 	T_BG_PIDS="$T_BG_PIDS $proxy"
 	t_wait_log "$T_DIR/proxy-$mode.out" ready 5 || t_fail "proxy did not start"
 	direct=$T_CONNINFO
-	T_CONNINFO="host=127.0.0.1 port=$port dbname=$T_DB user=app password=$H_APP_PASSWORD"
+	# Plain text: the proxy finds COMMIT in the protocol stream.
+	T_CONNINFO="host=127.0.0.1 port=$port dbname=$T_DB user=app password=$H_APP_PASSWORD sslmode=disable"
 	t_conf "$T_DIR/$mode.conf" "batch_size = $BATCH; backoff_max_ms = 1000;"
 	T_CONNINFO=$direct
 	t_install "$T_DIR/$mode.conf"

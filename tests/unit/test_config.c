@@ -240,6 +240,49 @@ static void hostile_files_are_refused(void **state)
 	}
 }
 
+/* kafka.credentials: values read from $CREDENTIALS_DIRECTORY, never printed; bad names refused with the key. */
+static void credentials_are_read_and_redacted(void **state)
+{
+	char dir[] = "/tmp/outboxd-creds-XXXXXX", file[128], err[512], out[4096];
+	struct config *cfg = NULL;
+	FILE *f, *mem;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/kafka", dir);
+	f = fopen(file, "w");
+	fputs("Cred-Sentinel-42\n", f);
+	fclose(f);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	assert_int_equal(load_text(MINIMAL "kafka: { credentials = [ \"sasl.password=kafka\" ]; };\n", &cfg, err,
+				   sizeof(err)),
+			 -1); /* kafka defined twice: a syntax error, not a merge */
+	assert_int_equal(load_text("postgres: { conninfo = \"host=x\"; };\n"
+				   "kafka: { brokers = \"b\"; properties = [ \"linger.ms=1\" ];\n"
+				   "  credentials = [ \"sasl.password=kafka\" ]; };\n",
+				   &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg->n_kafka_props, 2);
+	assert_string_equal(cfg->kafka_props[1].name, "sasl.password");
+	assert_string_equal(cfg->kafka_props[1].value, "Cred-Sentinel-42");
+	assert_true(cfg->kafka_props[1].secret);
+	mem = fmemopen(out, sizeof(out), "w");
+	config_print(cfg, mem);
+	fclose(mem);
+	assert_null(strstr(out, "Cred-Sentinel-42"));
+	assert_non_null(strstr(out, "sasl.password=<redacted>"));
+	config_free(cfg);
+	expect_error("postgres: { conninfo = \"host=x\"; };\nkafka: { brokers = \"b\"; credentials = [ \"a=../x\" ]; };\n",
+		     ":2: kafka.credentials: \"../x\": a credential is a name or an absolute path");
+	expect_error("postgres: { conninfo = \"host=x\"; };\nkafka: { brokers = \"b\"; credentials = [ \"a=none\" ]; };\n",
+		     "kafka.credentials: cannot read");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	expect_error("postgres: { conninfo = \"host=x\"; };\nkafka: { brokers = \"b\"; credentials = [ \"a=kafka\" ]; };\n",
+		     "$CREDENTIALS_DIRECTORY is not set");
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +293,7 @@ int main(void)
 		cmocka_unit_test(print_redacts_secrets),
 		cmocka_unit_test(secret_property_names),
 		cmocka_unit_test(hostile_files_are_refused),
+		cmocka_unit_test(credentials_are_read_and_redacted),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
