@@ -15,7 +15,7 @@ for i in $(seq 1 "$N"); do
 done
 for i in $(seq 1 "$N"); do
 	sleep "0.$((RANDOM % 8 + 2))"
-	t_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outboxd'" >/dev/null
+	psql -qtAX -d "$T_DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'outboxd'" >/dev/null  # as the superuser
 done
 c_writers_stop
 back=$(date +%s)

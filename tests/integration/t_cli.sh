@@ -52,6 +52,12 @@ t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 t_expect_no_grep "$T_DIR/relay.log" "$SENTINEL"
 t_expect_grep "$T_DIR/relay.log" 'level=debug'
+# schema grant as the owner, then: the sentinel is in no output or error of any command above
+psql -qX -v ON_ERROR_STOP=1 -d postgres -c "CREATE ROLE cli_relay" >/dev/null
+"$OUTBOXD" schema grant cli_relay -c "$T_DIR/o.conf" >"$T_DIR/grant.out" 2>&1
+t_expect_grep "$T_DIR/grant.out" '^granted cli_relay'
+"$OUTBOXD" schema print -c "$T_DIR/o.conf" >"$T_DIR/print-c.out" 2>&1
+for f in "$T_DIR"/*.out "$T_DIR"/*.log "$T_DIR"/*.sql; do t_expect_no_grep "$f" "$SENTINEL"; done
 # version, help, usage
 "$OUTBOXD" --version | grep -q '^outboxd [0-9]' || t_fail "--version"
 "$OUTBOXD" --help | grep -q 'schema install' || t_fail "--help"
