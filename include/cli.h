@@ -12,12 +12,15 @@ enum cli_action { CLI_COMMAND, CLI_HELP, CLI_VERSION };
 
 struct cli {
 	enum cli_action action;
-	const char *cmd;         /* run, check-config, status, schema */
-	const char *sub;         /* for schema: print, install, grant */
+	const char *cmd;         /* run, check-config, status, schema, failed, retry */
+	const char *sub;         /* for schema: print, install, grant; for failed: list */
 	const char *role;        /* for schema grant */
 	const char *config_path; /* points into argv or at CLI_DEFAULT_CONFIG */
 	int config_given;
 	const char *schema, *table; /* for schema print without -c */
+	int all;                    /* retry --all */
+	char **ids;                 /* retry ID...: the row ids as given (validated numbers) */
+	int n_ids;
 };
 
 /* Fills *out from argv (pointers into argv; nothing allocated). Returns 0, or -1 with a one-line reason in err.

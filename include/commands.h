@@ -9,6 +9,8 @@ int cmd_check_config(const struct config *cfg);
 int cmd_schema_print(const char *schema, const char *table);
 int cmd_schema_install(const struct config *cfg);
 int cmd_schema_grant(const struct config *cfg, const char *role);
+int cmd_failed_list(const struct config *cfg);
+int cmd_retry(const struct config *cfg, const char *const *ids, int n_ids, int all);
 int cmd_status(const struct config *cfg);
 
 #endif

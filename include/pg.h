@@ -82,6 +82,15 @@ int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from,
 /* Runs the rendered grant script in one transaction. */
 int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize);
 
+/* The failed rows: id, event_id, topic, key, attempts, failed_at, last_error (text format), in id order. The
+ * caller PQclears the result; NULL with errbuf set on failure. */
+PGresult *pg_failed_rows(struct pg *pg, char *errbuf, size_t errsize);
+
+/* Makes failed rows pending again: the given ids (each must be a failed row, or nothing changes) or all of
+ * them. *retried receives how many. */
+int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, char *errbuf,
+		    size_t errsize);
+
 /* The libpq and server versions, for the start-up log line. */
 int pg_server_version(const struct pg *pg);
 

@@ -18,6 +18,8 @@ void cli_usage(FILE *out)
 	      "  schema install     create or upgrade the outbox in the database (re-running is a no-op)\n"
 	      "  schema grant ROLE  give ROLE what the relay needs and nothing more\n"
 	      "  status             pending rows, age of the oldest pending row, failed rows\n"
+	      "  failed list        the failed (parked) rows and why\n"
+	      "  retry ID...|--all  make failed rows pending again (they are re-sent)\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default " CLI_DEFAULT_CONFIG ")\n"
@@ -55,12 +57,31 @@ static int parse_schema_args(struct cli *out, int nargs, char **args, char *err,
 	return 0;
 }
 
+/* retry takes either row ids or --all, never both and never neither: a mistyped id must not widen the retry. */
+static int parse_retry_args(struct cli *out, int n, char **ids, char *err, size_t errsize)
+{
+	if (out->all && n > 0)
+		return fail(err, errsize, "retry: give row ids or --all, not both", NULL);
+	if (!out->all && n == 0)
+		return fail(err, errsize, "usage: outboxd retry ID... | --all [-c FILE]", NULL);
+	for (int i = 0; i < n; i++) {
+		const char *p = ids[i];
+		size_t len = strlen(p);
+		if (len == 0 || len > 18 || strspn(p, "0123456789") != len)
+			return fail(err, errsize, "retry: not a row id: ", p);
+	}
+	out->ids = ids;
+	out->n_ids = n;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "schema", required_argument, NULL, 's' },
 		{ "table", required_argument, NULL, 't' },  { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },      { "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c, nargs;
 
@@ -82,6 +103,9 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 		case 't':
 			out->table = optarg;
 			break;
+		case 'a':
+			out->all = 1;
+			break;
 		case 'h':
 			out->action = CLI_HELP;
 			return 0;
@@ -100,6 +124,16 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 	out->cmd = nargs > 0 ? argv[optind] : "run";
 	if (strcmp(out->cmd, "schema") == 0)
 		return parse_schema_args(out, nargs, argv + optind, err, errsize);
+	if (strcmp(out->cmd, "failed") == 0) {
+		if (nargs != 2 || strcmp(argv[optind + 1], "list") != 0)
+			return fail(err, errsize, "usage: outboxd failed list [-c FILE]", NULL);
+		out->sub = argv[optind + 1];
+		return 0;
+	}
+	if (strcmp(out->cmd, "retry") == 0)
+		return parse_retry_args(out, nargs - 1, argv + optind + 1, err, errsize);
+	if (out->all)
+		return fail(err, errsize, "--all is only for retry", NULL);
 	if (strcmp(out->cmd, "run") != 0 && strcmp(out->cmd, "check-config") != 0 && strcmp(out->cmd, "status") != 0)
 		return fail(err, errsize, "unknown command: ", out->cmd);
 	if (nargs > 1)

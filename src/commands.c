@@ -122,6 +122,53 @@ done:
 	return rc;
 }
 
+int cmd_failed_list(const struct config *cfg)
+{
+	struct pg *pg = pg_new(cfg);
+	PGresult *res = NULL;
+	char err[1024];
+	int rc;
+
+	if ((rc = connect_once(pg)) != 0)
+		goto done;
+	if ((res = pg_failed_rows(pg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = EX_CONFIG;
+		goto done;
+	}
+	printf("id\tevent_id\ttopic\tkey\tattempts\tfailed_at\tlast_error\n");
+	for (int i = 0; i < PQntuples(res); i++) {
+		for (int c = 0; c < PQnfields(res); c++)
+			printf("%s%s", c ? "\t" : "", PQgetvalue(res, i, c));
+		putchar('\n');
+	}
+	fprintf(stderr, "%d failed rows in %s.%s\n", PQntuples(res), cfg->pg_schema, cfg->pg_table);
+done:
+	PQclear(res);
+	pg_free(pg);
+	return rc;
+}
+
+int cmd_retry(const struct config *cfg, const char *const *ids, int n_ids, int all)
+{
+	struct pg *pg = pg_new(cfg);
+	long long n = 0;
+	char err[1024];
+	int rc;
+
+	if ((rc = connect_once(pg)) != 0)
+		goto done;
+	if ((rc = pg_retry_failed(pg, ids, n_ids, all, &n, err, sizeof(err))) != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+		goto done;
+	}
+	printf("retried %lld failed rows of %s.%s: they are pending again\n", n, cfg->pg_schema, cfg->pg_table);
+done:
+	pg_free(pg);
+	return rc;
+}
+
 int cmd_status(const struct config *cfg)
 {
 	struct pg *pg = pg_new(cfg);

@@ -51,6 +51,10 @@ static int dispatch(const struct cli *cli)
 		rc = cmd_check_config(cfg);
 	else if (strcmp(cli->cmd, "status") == 0)
 		rc = cmd_status(cfg);
+	else if (strcmp(cli->cmd, "failed") == 0)
+		rc = cmd_failed_list(cfg);
+	else if (strcmp(cli->cmd, "retry") == 0)
+		rc = cmd_retry(cfg, (const char *const *)cli->ids, cli->n_ids, cli->all);
 	else if (strcmp(cli->sub, "install") == 0)
 		rc = cmd_schema_install(cfg);
 	else

@@ -629,3 +629,82 @@ int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize
 	pg_abort(pg);
 	return rc;
 }
+
+PGresult *pg_failed_rows(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[512];
+	PGresult *res;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, event_id, topic, coalesce(key, ''), attempts, failed_at, coalesce(last_error, '') FROM %s"
+		 " WHERE failed_at IS NOT NULL AND sent_at IS NULL ORDER BY id",
+		 pg->qtable);
+	res = PQexec(pg->conn, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	set_err(errbuf, errsize, "cannot list failed rows", PQerrorMessage(pg->conn));
+	PQclear(res);
+	return NULL;
+}
+
+/* "{id,...}" from validated decimal ids. Caller frees. */
+static char *id_array(const char *const *ids, int n)
+{
+	size_t len = 3;
+	char *a, *p;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	if ((a = malloc(len)) == NULL)
+		return NULL;
+	p = a;
+	*p++ = '{';
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, "%s%s", i ? "," : "", ids[i]);
+	strcpy(p, "}");
+	return a;
+}
+
+int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, char *errbuf,
+		    size_t errsize)
+{
+	char sql[512], *arr = NULL;
+	const char *params[1];
+	PGresult *res;
+	int rc;
+
+	if (!all && (arr = id_array(ids, n_ids)) == NULL) {
+		set_err(errbuf, errsize, "retry", "out of memory");
+		return PG_ERR_QUERY;
+	}
+	params[0] = arr;
+	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
+		goto done;
+	/* The row goes back to pending with its attempts and last error kept; the relay picks it up in id order. */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %s SET failed_at = NULL WHERE failed_at IS NOT NULL AND sent_at IS NULL%s",
+		 pg->qtable, all ? "" : " AND id = ANY($1::bigint[])");
+	res = PQexecParams(pg->conn, sql, all ? 0 : 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot retry", PQerrorMessage(pg->conn));
+		PQclear(res);
+		goto fail;
+	}
+	*retried = atoll(PQcmdTuples(res));
+	PQclear(res);
+	/* Every id given must be a failed row: otherwise nothing changes, so a typo cannot half-apply. */
+	if (!all && *retried != n_ids) {
+		snprintf(errbuf, errsize, "retry: %lld of the %d ids given are failed rows; nothing changed (see: outboxd failed list)",
+			 *retried, n_ids);
+		rc = PG_ERR_QUERY;
+		goto fail;
+	}
+	rc = commit(pg, errbuf, errsize);
+	goto done;
+fail:
+	pg_abort(pg);
+done:
+	free(arr);
+	return rc;
+}

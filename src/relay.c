@@ -23,12 +23,15 @@
 #include "kafka.h"
 #include "log.h"
 #include "pg.h"
-#include "schema.h"
 #include "service.h"
 #include "signals.h"
 #include "stats.h"
 
 #define ABANDON_WAIT_MS 5000 /* how long purged messages may take to report back */
+
+/* The oldest schema the relay works with: a newer binary keeps relaying until the operator runs schema install
+ * (version 2 only adds the lag view). */
+#define RELAY_SCHEMA_VERSION 1
 
 struct relay {
 	const struct config *cfg;
@@ -96,7 +99,7 @@ static int connect_pg(struct relay *r)
 	int rc = pg_connect(r->pg, r->err, sizeof(r->err));
 
 	if (rc == PG_OK)
-		rc = pg_prepare_relay(r->pg, &r->limits, schema_latest_version(), r->err, sizeof(r->err));
+		rc = pg_prepare_relay(r->pg, &r->limits, RELAY_SCHEMA_VERSION, r->err, sizeof(r->err));
 	if (rc != PG_OK)
 		pg_disconnect(r->pg);
 	return rc;

@@ -82,13 +82,13 @@ struct var {
 	char value[80];
 };
 
-#define MAX_VARS 8
+#define MAX_VARS 12
 
-/* The names the templates derive with psql's \set; keep in step with the \set lines of sql/001_outbox.sql. */
+/* The names the templates derive with psql's \set; keep in step with the \set lines of sql/. */
 static int make_vars(struct var *v, const char *schema, const char *table, const char *role)
 {
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
-						"table_notify" };
+						"table_notify", "table_lag" };
 	int n = 0;
 
 	v[n].name = "schema";

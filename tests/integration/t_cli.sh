@@ -15,14 +15,25 @@ t_expect_grep "$T_DIR/print.sql" 'CREATE TABLE IF NOT EXISTS "a""b"."T x"'
 t_expect_no_grep "$T_DIR/print.sql" '^\\'
 # install, twice
 "$OUTBOXD" schema install -c "$T_DIR/o.conf" >"$T_DIR/install1.out"
-t_expect_grep "$T_DIR/install1.out" 'version 0 -> 1'
+t_expect_grep "$T_DIR/install1.out" "version 0 -> $(ls sql/[0-9]*.sql | wc -l)"
 "$OUTBOXD" schema install -c "$T_DIR/o.conf" >"$T_DIR/install2.out"
 t_expect_grep "$T_DIR/install2.out" 'nothing to do'
 ODD='"odd ""schema"""'
-t_expect_eq "$(t_sql "SELECT version FROM $ODD.outboxd_schema WHERE table_name = 'Events Outbox'")" 1 "schema version row"
+t_expect_eq "$(t_sql "SELECT version FROM $ODD.outboxd_schema WHERE table_name = 'Events Outbox'")" "$(ls sql/[0-9]*.sql | wc -l)" "schema version row"
 # the printed SQL, fed to psql, and the psql -f path both work and agree with the binary on the version
 "$OUTBOXD" schema print --schema printed --table outbox | psql -qX -v ON_ERROR_STOP=1 "$T_CONNINFO" >/dev/null 2>&1
-psql -qX -v ON_ERROR_STOP=1 -v schema=viapsql -v table=outbox -1 -f sql/001_outbox.sql "$T_CONNINFO" >/dev/null 2>&1
+for f in sql/[0-9]*.sql; do
+	psql -qX -v ON_ERROR_STOP=1 -v schema=viapsql -v table=outbox -1 -f "$f" "$T_CONNINFO" >/dev/null 2>&1
+done
+# an upgrade: a table at version 1 gets only the newer files
+psql -qX -v ON_ERROR_STOP=1 -v schema=old -v table=outbox -1 -f sql/001_outbox.sql "$T_CONNINFO" >/dev/null 2>&1
+cat >"$T_DIR/old.conf" <<CONF
+postgres: { conninfo = "$T_CONNINFO"; schema = "old"; };
+kafka: { brokers = "$H_KAFKA_BROKERS"; };
+CONF
+"$OUTBOXD" schema install -c "$T_DIR/old.conf" >"$T_DIR/upgrade.out"
+t_expect_grep "$T_DIR/upgrade.out" "version 1 -> $(ls sql/[0-9]*.sql | wc -l)"
+t_sql "SELECT * FROM old.outbox_lag" >/dev/null
 cat >"$T_DIR/p.conf" <<CONF
 postgres: { conninfo = "$T_CONNINFO"; schema = "viapsql"; };
 kafka: { brokers = "$H_KAFKA_BROKERS"; };
