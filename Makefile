@@ -54,7 +54,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAYS  := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) $(REPLAYS)
 FUZZ_SECONDS ?= 60
-TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic
+TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic \
+	$(BUILD)/tests/notifysink
 
 .PHONY: all clean check unit integration chaos chaos-short setup demo bench install tools fuzz fuzz-build
 
@@ -110,6 +111,10 @@ $(BUILD)/tests/checker: tests/tools/checker.c | $(BUILD)/tests
 	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
 
 $(BUILD)/tests/tcpproxy: tests/tools/tcpproxy.c | $(BUILD)/tests
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(BUILD)/tests/notifysink: tests/tools/notifysink.c | $(BUILD)/tests
 	@echo "  CC    $<"
 	@$(CC) $(TOOL_CFLAGS) -o $@ $<
 
