@@ -36,6 +36,8 @@ struct config {
 	/* relay */
 	int batch_size;
 	int batch_max_bytes;
+	int retention_s;
+	int retention_batch;
 	int poll_interval_ms;
 	int delivery_timeout_ms;
 	int shutdown_timeout_ms;

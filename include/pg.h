@@ -91,6 +91,10 @@ PGresult *pg_failed_rows(struct pg *pg, char *errbuf, size_t errsize);
 int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, char *errbuf,
 		    size_t errsize);
 
+/* Retention: deletes up to max_rows rows sent more than older_than_s seconds ago, in one autocommitted
+ * statement through the table's purge function (schema version 3; a no-op on older tables). */
+int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize);
+
 /* The libpq and server versions, for the start-up log line. */
 int pg_server_version(const struct pg *pg);
 

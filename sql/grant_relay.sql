@@ -3,7 +3,8 @@
 --   outboxd schema grant outboxd_relay -c /etc/outboxd/outboxd.conf
 --   psql -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -v role=outboxd_relay -1 -f sql/grant_relay.sql
 -- The relay reads every column of the outbox, writes only the four that record an outcome, reads the schema
--- version, and owns nothing: no DDL, no INSERT or DELETE, no other table. LISTEN and advisory locks need no grant.
+-- version, removes sent rows only through <table>_purge, and owns nothing: no DDL, no INSERT or DELETE, no other
+-- table. LISTEN and advisory locks need no grant.
 -- Create the role yourself (CREATE ROLE outboxd_relay LOGIN ...); give it no other privileges.
 \if :{?schema}
 \else
@@ -20,3 +21,6 @@ GRANT SELECT (id, event_id, topic, key, payload, headers, created_at, sent_at, f
     ON :"schema".:"table" TO :"role";
 -- SELECT ... FOR UPDATE needs UPDATE on a column too; these are the outcome columns it marks.
 GRANT UPDATE (sent_at, failed_at, attempts, last_error) ON :"schema".:"table" TO :"role";
+-- Retention: the purge function deletes only rows sent long enough ago; the role gets no DELETE of its own.
+-- (Needs schema version 3: run `outboxd schema install` first.)
+GRANT EXECUTE ON FUNCTION :"schema".:"table_purge"(interval, integer) TO :"role";

@@ -48,6 +48,9 @@ static const struct setting settings[] = {
 	{ "relay", "batch_size", ST_INT, OFF(batch_size), 0, 1, 10000, 1000, NULL, 0 },
 	/* Bounds memory: a batch stops once its rows' bytes pass this (a single row is bounded by message.max.bytes). */
 	{ "relay", "batch_max_bytes", ST_INT, OFF(batch_max_bytes), 0, 65536, 1073741824, 16777216, NULL, 0 },
+	/* Sent rows older than this are deleted, retention_batch at a time, while the relay is idle; 0 keeps them. */
+	{ "relay", "retention_s", ST_INT, OFF(retention_s), 0, 0, 315360000, 86400, NULL, 0 },
+	{ "relay", "retention_batch", ST_INT, OFF(retention_batch), 0, 1, 100000, 1000, NULL, 0 },
 	{ "relay", "poll_interval_ms", ST_INT, OFF(poll_interval_ms), 0, 10, 3600000, 1000, NULL, 0 },
 	{ "relay", "delivery_timeout_ms", ST_INT, OFF(delivery_timeout_ms), 0, 1000, 3600000, 30000, NULL, 0 },
 	{ "relay", "shutdown_timeout_ms", ST_INT, OFF(shutdown_timeout_ms), 0, 100, 600000, 10000, NULL, 0 },

@@ -20,6 +20,7 @@ struct pg {
 	char *qtable;   /* quoted schema.table */
 	char *ids_buf;  /* "{1,2,...}" for the mark statements; sized for a full batch */
 	struct pg_claim_limits claim;
+	int schema_version; /* of the table, as pg_prepare_relay found it */
 	size_t ids_cap;
 };
 
@@ -195,6 +196,7 @@ static int check_table(struct pg *pg, int need_version, unsigned *oid, char *err
 		goto done;
 	}
 	version = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	pg->schema_version = version;
 	if (version < need_version) {
 		snprintf(errbuf, errsize, "table %s is at schema version %d, this outboxd needs %d (run: outboxd schema install)",
 			 pg->qtable, version, need_version);
@@ -706,5 +708,39 @@ fail:
 	pg_abort(pg);
 done:
 	free(arr);
+	return rc;
+}
+
+int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize)
+{
+	char sql[512], age[32], n[16];
+	const char *params[2] = { age, n };
+	PGresult *res;
+	int rc = PG_OK;
+
+	*deleted = 0;
+	if (pg->schema_version < 3)
+		return PG_OK; /* no purge function before schema version 3 */
+	snprintf(age, sizeof(age), "%d seconds", older_than_s);
+	snprintf(n, sizeof(n), "%d", max_rows);
+	/* The function name is the table's plus "_purge", quoted like every name from the config. */
+	{
+		char fn[80], *qfn;
+		snprintf(fn, sizeof(fn), "%s_purge", pg->cfg->pg_table);
+		if ((qfn = PQescapeIdentifier(pg->conn, fn, strlen(fn))) == NULL) {
+			set_err(errbuf, errsize, "cannot purge", PQerrorMessage(pg->conn));
+			return PG_ERR_QUERY;
+		}
+		snprintf(sql, sizeof(sql), "SELECT %s.%s($1::interval, $2::integer)", pg->qschema, qfn);
+		PQfreemem(qfn);
+	}
+	res = PQexecParams(pg->conn, sql, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot purge sent rows", PQerrorMessage(pg->conn));
+	} else {
+		*deleted = atoi(PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
 	return rc;
 }

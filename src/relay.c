@@ -43,6 +43,7 @@ struct relay {
 	struct backoff backoff;
 	struct stats stats;
 	int64_t next_stats_ms;
+	int64_t next_purge_ms;
 	int watchdog_ms;
 	char err[512];
 };
@@ -270,6 +271,32 @@ static void report_stats(struct relay *r)
 	stats_report(&r->stats, NULL, now);
 }
 
+/* Retention, only between batches when there is nothing to claim: one bounded DELETE per turn. Returns 1 when
+ * it filled its batch (more old rows are waiting), so the loop comes back without sleeping. */
+#define PURGE_INTERVAL_MS 10000
+
+static int purge_sent(struct relay *r)
+{
+	int64_t now = kafka_now_ms();
+	int deleted = 0;
+
+	if (r->cfg->retention_s == 0 || now < r->next_purge_ms)
+		return 0;
+	r->next_purge_ms = now + PURGE_INTERVAL_MS;
+	if (pg_purge_sent(r->pg, r->cfg->retention_s, r->cfg->retention_batch, &deleted, r->err, sizeof(r->err)) !=
+	    PG_OK) {
+		log_warn("cannot purge sent rows, will retry", "error=%s", Q(r->err));
+		pg_abort(r->pg);
+		return 0;
+	}
+	if (deleted > 0)
+		log_info("purged sent rows", "rows=%d older_than_s=%d", deleted, r->cfg->retention_s);
+	if (deleted < r->cfg->retention_batch)
+		return 0;
+	r->next_purge_ms = now;
+	return 1;
+}
+
 static void relay_loop(struct relay *r)
 {
 	while (!signals_stop_requested()) {
@@ -298,7 +325,7 @@ static void relay_loop(struct relay *r)
 			continue;
 		}
 		backoff_reset(&r->backoff);
-		if (n < r->cfg->batch_size && !r->batch->more)
+		if (n < r->cfg->batch_size && !r->batch->more && !purge_sent(r))
 			wait_for_work(r, r->cfg->poll_interval_ms);
 		kafka_serve(r->kafka, 0);
 	}

@@ -88,7 +88,8 @@ struct var {
 static int make_vars(struct var *v, const char *schema, const char *table, const char *role)
 {
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
-						"table_notify", "table_lag" };
+						"table_notify", "table_lag",
+						"table_purge" };
 	int n = 0;
 
 	v[n].name = "schema";
