@@ -20,4 +20,6 @@ t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 60 || { tail -n
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "exit status"
 [ "$(grep -c 'msg="connected to PostgreSQL"' "$T_DIR/relay.log")" -ge 2 ] || t_fail "no reconnection logged"
-t_check
+# The restart is a crash: marks committed with synchronous_commit=off in the last moments may be lost, and those
+# rows are sent again (at-least-once). At most the 100 rows sent before it.
+t_check --max-dup 100
