@@ -229,35 +229,54 @@ static int managed_prop_check(struct loader *ld, config_setting_t *st, const cha
 
 #define CREDENTIAL_MAX_BYTES 65536
 
+/* Reads up to max + 1 bytes of path into a new NUL-terminated buffer the caller frees; *len > max tells an
+ * oversized file. NULL with errno set when the file cannot be read. */
+static char *read_bounded(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	int err;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(max + 2)) == NULL) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	*len = fread(buf, 1, max + 1, f);
+	err = ferror(f) ? errno : 0;
+	fclose(f);
+	if (err != 0) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
 /* The value of a credential: the file's bytes without one trailing newline. Never put in an error message. */
 static int read_credential(struct loader *ld, config_setting_t *st, const char *cred, char **out)
 {
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
-	char path[4096], *buf = NULL;
+	char path[4096], *buf;
 	size_t n;
-	FILE *f;
 
 	if (cred[0] != '/' && strchr(cred, '/') != NULL)
 		return fail_at(ld, st, "kafka.credentials", "\"%s\": a credential is a name or an absolute path", cred);
 	if (cred[0] != '/' && (dir == NULL || *dir == '\0'))
 		return fail_at(ld, st, "kafka.credentials", "credential \"%s\": $CREDENTIALS_DIRECTORY is not set", cred);
 	snprintf(path, sizeof(path), "%s%s%s", cred[0] == '/' ? "" : dir, cred[0] == '/' ? "" : "/", cred);
-	if ((f = fopen(path, "r")) == NULL)
+	if ((buf = read_bounded(path, CREDENTIAL_MAX_BYTES, &n)) == NULL)
 		return fail_at(ld, st, "kafka.credentials", "cannot read %s: %s", path, strerror(errno));
-	if ((buf = malloc(CREDENTIAL_MAX_BYTES + 1)) == NULL) {
-		fclose(f);
-		return fail_at(ld, st, "kafka.credentials", "out of memory");
-	}
-	n = fread(buf, 1, CREDENTIAL_MAX_BYTES + 1, f);
-	fclose(f);
 	if (n > CREDENTIAL_MAX_BYTES || memchr(buf, '\0', n) != NULL) {
 		free(buf);
 		return fail_at(ld, st, "kafka.credentials", "%s: larger than %d bytes or not text", path,
 			       CREDENTIAL_MAX_BYTES);
 	}
 	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
+		buf[n - 1] = '\0';
 	*out = buf;
 	return 0;
 }
@@ -379,27 +398,30 @@ static int check_required(struct loader *ld, struct config *cfg)
 	return 0;
 }
 
-static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
+/* A conninfo libpq cannot parse is refused here, with libpq's message: it quotes the offending part of the
+ * string, never a whole conninfo. */
+static int check_conninfo(struct loader *ld, config_t *lc, const char *key, const char *conninfo)
 {
 	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(cfg->pg_conninfo, &perr);
+	PQconninfoOption *opts;
 
-	if (opts == NULL) {
-		/* libpq's message quotes the offending part of the string, never a whole conninfo. */
+	if (conninfo == NULL)
+		return 0;
+	if ((opts = PQconninfoParse(conninfo, &perr)) == NULL) {
 		char what[300];
 		snprintf(what, sizeof(what), "invalid: %s", perr ? perr : "out of memory");
 		PQfreemem(perr);
-		return fail_at(ld, config_lookup(lc, "postgres.conninfo"), "postgres.conninfo", "%s", what);
+		return fail_at(ld, config_lookup(lc, key), key, "%s", what);
 	}
 	PQconninfoFree(opts);
-	opts = NULL;
-	if (cfg->pg_owner_conninfo != NULL && (opts = PQconninfoParse(cfg->pg_owner_conninfo, &perr)) == NULL) {
-		char what[300];
-		snprintf(what, sizeof(what), "invalid: %s", perr ? perr : "out of memory");
-		PQfreemem(perr);
-		return fail_at(ld, config_lookup(lc, "postgres.owner_conninfo"), "postgres.owner_conninfo", "%s", what);
-	}
-	PQconninfoFree(opts);
+	return 0;
+}
+
+static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
+{
+	if (check_conninfo(ld, lc, "postgres.conninfo", cfg->pg_conninfo) < 0 ||
+	    check_conninfo(ld, lc, "postgres.owner_conninfo", cfg->pg_owner_conninfo) < 0)
+		return -1;
 	if (cfg->backoff_max_ms < cfg->backoff_min_ms)
 		return fail_at(ld, config_lookup(lc, "relay.backoff_max_ms"), "relay.backoff_max_ms",
 			       "must not be less than relay.backoff_min_ms");
@@ -566,29 +588,16 @@ done:
 
 int config_load(const char *path, struct config **out, char *errbuf, size_t errsize)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = fopen(path, "r");
-	int rc = -1;
+	size_t len;
+	char *text = read_bounded(path, CONFIG_MAX_BYTES, &len); /* one byte over the limit is seen as too large */
+	int rc;
 
-	if (f == NULL) {
+	if (text == NULL) {
 		snprintf(errbuf, errsize, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
-	/* One byte more than allowed, so an oversized file is told apart from one exactly at the limit. */
-	if ((text = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
-		snprintf(errbuf, errsize, "%s: out of memory", path);
-		goto done;
-	}
-	len = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
-	if (ferror(f)) {
-		snprintf(errbuf, errsize, "%s: cannot read: %s", path, strerror(errno));
-		goto done;
-	}
 	rc = config_parse(path, text, len, out, errbuf, errsize);
-done:
 	free(text);
-	fclose(f);
 	return rc;
 }
 
