@@ -25,8 +25,8 @@ struct outbox_row {
 	size_t headers_len;
 	int64_t created_us; /* Unix time in microseconds */
 	int attempts;
-	long long size;   /* key + payload + stored headers, as the claim measured it */
-	int oversize;     /* larger than a message may be: its data was not fetched */
+	long long size;   /* key + payload + stored headers, as the claim measured it; above the claim's row_bytes,
+			   * key, payload and headers were not fetched */
 	enum row_state state;
 	int suspect;      /* refused by the broker in a request that another message may have made too large */
 	char reason[160]; /* why a row was not acknowledged */

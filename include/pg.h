@@ -24,7 +24,7 @@ struct pg;
 struct pg_claim_limits {
 	int rows;      /* at most this many rows */
 	int bytes;     /* stop adding rows once the batch holds this many bytes (one row may cross it) */
-	int row_bytes; /* rows larger than this come back without key, payload and headers, marked oversize */
+	int row_bytes; /* rows larger than this come back with their size but without key, payload and headers */
 };
 
 struct pg_lag {

@@ -213,6 +213,22 @@ static int prepare(struct pg *pg, const char *name, const char *sql, int nparams
 			 errsize);
 }
 
+/* Retention's statement (schema version 3): the table's purge function, named like the table plus "_purge" and
+ * quoted like every name from the config. */
+static int prepare_purge(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char fn[80], sql[512], *qfn;
+
+	snprintf(fn, sizeof(fn), "%s_purge", pg->cfg->pg_table);
+	if ((qfn = PQescapeIdentifier(pg->conn, fn, strlen(fn))) == NULL) {
+		set_err(errbuf, errsize, "cannot quote the purge function's name", PQerrorMessage(pg->conn));
+		return PG_ERR_QUERY;
+	}
+	snprintf(sql, sizeof(sql), "SELECT %s.%s($1::interval, $2::integer)", pg->qschema, qfn);
+	PQfreemem(qfn);
+	return prepare(pg, "purge", sql, 2, errbuf, errsize);
+}
+
 static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 {
 	char sql[2048];
@@ -235,6 +251,8 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 		 " WHERE before < %2$d ORDER BY id",
 		 pg->claim.rows, pg->claim.bytes, pg->claim.row_bytes, pg->qtable);
 	if ((rc = prepare(pg, "claim", sql, 0, errbuf, errsize)) != PG_OK)
+		return rc;
+	if (pg->schema_version >= 3 && (rc = prepare_purge(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	snprintf(sql, sizeof(sql), "UPDATE %s SET sent_at = now() WHERE id = ANY($1::bigint[])", pg->qtable);
 	if ((rc = prepare(pg, "mark_sent", sql, 1, errbuf, errsize)) != PG_OK)
@@ -397,16 +415,9 @@ static void release_result(void *res)
 	PQclear(res);
 }
 
-static int by_id(const void *a, const void *b)
-{
-	const struct outbox_row *x = a, *y = b;
-
-	return (x->id > y->id) - (x->id < y->id);
-}
-
 int pg_claim_batch(struct pg *pg, struct batch *b, char *errbuf, size_t errsize)
 {
-	int limit = pg->claim.rows, sorted = 1;
+	int limit = pg->claim.rows;
 	PGresult *res;
 	int rc;
 
@@ -437,13 +448,8 @@ int pg_claim_batch(struct pg *pg, struct batch *b, char *errbuf, size_t errsize)
 			batch_clear(b); /* frees the result */
 			return PG_ERR_QUERY;
 		}
-		r->oversize = r->size > pg->claim.row_bytes;
-		sorted = sorted && (i == 0 || r->id > b->rows[i - 1].id);
 		b->n = i + 1;
 	}
-	/* Per-key order is id order; the statement sorts, and this makes sure of it at no cost. */
-	if (!sorted)
-		qsort(b->rows, (size_t)b->n, sizeof(b->rows[0]), by_id);
 	b->more = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) > b->n;
 	return PG_OK;
 }
@@ -713,7 +719,7 @@ done:
 
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize)
 {
-	char sql[512], age[32], n[16];
+	char age[32], n[16];
 	const char *params[2] = { age, n };
 	PGresult *res;
 	int rc = PG_OK;
@@ -723,18 +729,7 @@ int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, c
 		return PG_OK; /* no purge function before schema version 3 */
 	snprintf(age, sizeof(age), "%d seconds", older_than_s);
 	snprintf(n, sizeof(n), "%d", max_rows);
-	/* The function name is the table's plus "_purge", quoted like every name from the config. */
-	{
-		char fn[80], *qfn;
-		snprintf(fn, sizeof(fn), "%s_purge", pg->cfg->pg_table);
-		if ((qfn = PQescapeIdentifier(pg->conn, fn, strlen(fn))) == NULL) {
-			set_err(errbuf, errsize, "cannot purge", PQerrorMessage(pg->conn));
-			return PG_ERR_QUERY;
-		}
-		snprintf(sql, sizeof(sql), "SELECT %s.%s($1::interval, $2::integer)", pg->qschema, qfn);
-		PQfreemem(qfn);
-	}
-	res = PQexecParams(pg->conn, sql, 2, NULL, params, NULL, NULL, 0);
+	res = PQexecPrepared(pg->conn, "purge", 2, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = rc_of(pg, res);
 		set_err(errbuf, errsize, "cannot purge sent rows", PQerrorMessage(pg->conn));

@@ -155,14 +155,12 @@ static void await_delivery(struct relay *r, struct batch *b, int64_t deadline)
  * with the same error. Each such row is tried again alone, in id order, before it is marked failed. */
 static void isolate_size_failures(struct relay *r, struct batch *b, int64_t deadline)
 {
-	int suspects = 0;
+	int suspects = 0, i;
 
-	for (int i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++)
 		suspects += b->rows[i].state == ROW_PERMANENT && b->rows[i].suspect;
 	if (suspects < 2)
 		return;
-	int i;
-
 	for (i = 0; i < b->n && !r->kafka_broken; i++) {
 		if (b->rows[i].state != ROW_PERMANENT || !b->rows[i].suspect)
 			continue;
@@ -209,7 +207,7 @@ static void park_oversize(struct relay *r, struct batch *b)
 	char why[160];
 
 	for (int i = 0; i < b->n; i++) {
-		if (!b->rows[i].oversize)
+		if (b->rows[i].size <= r->limits.row_bytes)
 			continue;
 		snprintf(why, sizeof(why), "row is %lld bytes, more than the producer's message.max.bytes (%d)",
 			 b->rows[i].size, r->limits.row_bytes);
