@@ -66,6 +66,12 @@ static int connect_once(struct pg *pg)
 	return 0;
 }
 
+/* A change the database refused (no privilege, no such role, ids that are not failed rows) is a data error. */
+static int refused_status(int rc)
+{
+	return rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+}
+
 static int exit_status_of(int rc)
 {
 	return rc == PG_ERR_CONN ? EX_UNAVAILABLE : rc == PG_ERR_SCHEMA ? EX_CONFIG : EX_SOFTWARE;
@@ -82,7 +88,7 @@ int cmd_schema_install(const struct config *cfg)
 	rc = pg_schema_install(pg, schema_render, schema_latest_version(), &from, &to, err, sizeof(err));
 	if (rc != PG_OK) {
 		fprintf(stderr, "outboxd: %s\n", err);
-		rc = rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+		rc = refused_status(rc);
 		goto done;
 	}
 	if (from == to)
@@ -111,7 +117,7 @@ int cmd_schema_grant(const struct config *cfg, const char *role)
 		goto done;
 	if ((rc = pg_schema_grant(pg, sql, err, sizeof(err))) != PG_OK) {
 		fprintf(stderr, "outboxd: %s\n", err);
-		rc = rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+		rc = refused_status(rc);
 		goto done;
 	}
 	printf("granted %s the relay's privileges on %s.%s\n", role, cfg->pg_schema, cfg->pg_table);
@@ -160,7 +166,7 @@ int cmd_retry(const struct config *cfg, const char *const *ids, int n_ids, int a
 		goto done;
 	if ((rc = pg_retry_failed(pg, ids, n_ids, all, &n, err, sizeof(err))) != PG_OK) {
 		fprintf(stderr, "outboxd: %s\n", err);
-		rc = rc == PG_ERR_CONN ? EX_UNAVAILABLE : EX_DATAERR;
+		rc = refused_status(rc);
 		goto done;
 	}
 	printf("retried %lld failed rows of %s.%s: they are pending again\n", n, cfg->pg_schema, cfg->pg_table);
