@@ -40,7 +40,7 @@ ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFL
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/pg.c \
+LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/owner.c src/pg.c \
 	src/relay.c src/schema.c src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))

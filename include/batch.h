@@ -27,6 +27,8 @@ struct outbox_row {
 	int attempts;
 	long long size;   /* key + payload + stored headers, as the claim measured it; above the claim's row_bytes,
 			   * key, payload and headers were not fetched */
+	int bucket;       /* with ordering by key; -1 otherwise */
+	long long epoch;  /* the bucket's ownership epoch when claimed (0: none) */
 	enum row_state state;
 	int suspect;      /* refused by the broker in a request that another message may have made too large */
 	char reason[160]; /* why a row was not acknowledged */

@@ -44,6 +44,12 @@ struct config {
 	int backoff_min_ms;
 	int backoff_max_ms;
 	char *event_id_header;
+	char *ordering;   /* "key" or "none" */
+	int ordering_key; /* ordering is "key" */
+	char *instance;   /* NULL: HOSTNAME:PID */
+	int heartbeat_ms;
+	int lease_ttl_ms;
+	char *epoch_header; /* NULL: not sent */
 
 	/* log */
 	enum log_level log_level;

@@ -54,11 +54,11 @@ int pg_socket(const struct pg *pg);
 /* Reads pending notifications without blocking. Returns how many arrived, or PG_ERR_CONN. */
 int pg_drain_notifies(struct pg *pg);
 
-/* Begins a transaction and claims unsent rows in id order (FOR UPDATE SKIP LOCKED), within the limits given to
- * pg_prepare_relay, into b, which
- * then owns the result; b->more says rows were left for the next batch. The transaction stays open until
- * pg_finish_batch or pg_abort. */
-int pg_claim_batch(struct pg *pg, struct batch *b, char *errbuf, size_t errsize);
+/* Begins a transaction and claims unsent rows in id order, within the limits given to pg_prepare_relay, into b,
+ * which then owns the result; b->more says rows were left for the next batch. With ordering by key, only rows
+ * of buckets ("{1,5,...}", NULL: all) and waiting for row locks; otherwise any row, FOR UPDATE SKIP LOCKED. The
+ * transaction stays open until pg_finish_batch or pg_abort. */
+int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *errbuf, size_t errsize);
 
 /* Decodes row i of a claim result (binary format) into r, which points into res. Returns 0, or -1 with why
  * set when a value does not have the shape the claim statement promises. */
@@ -79,6 +79,9 @@ typedef char *(*pg_render_fn)(const char *schema, const char *table, int from, c
 int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from, int *to, char *errbuf,
 		      size_t errsize);
 
+/* The table's installed schema version (0: none). */
+int pg_schema_version(struct pg *pg, int *version, char *errbuf, size_t errsize);
+
 /* Runs the rendered grant script in one transaction. */
 int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize);
 
@@ -94,6 +97,44 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 /* Retention: deletes up to max_rows rows sent more than older_than_s seconds ago, in one autocommitted
  * statement through the table's purge function (schema version 3; a no-op on older tables). */
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize);
+
+/* Bucket ownership (ordering by key, schema version 4). */
+#define PG_MAX_BUCKETS 4096
+
+struct pg_members {
+	int registered;     /* our row was renewed (our claiming session exists) */
+	int rank;           /* live members whose name sorts before ours */
+	int n;              /* live members, us included */
+	int other_ordering; /* live peers configured with another relay.ordering */
+	char fenced[256];   /* peers whose session this heartbeat ended, comma-separated */
+};
+
+/* Buckets of the table as pg_prepare_relay found them; 0 without ordering by key. */
+int pg_nbuckets(const struct pg *pg);
+/* The server process of this connection, which other relays fence by ending it. */
+int pg_backend_pid(const struct pg *pg);
+
+/* On a connection of its own (it must run while a batch holds the claiming one): renews this relay's row in
+ * <table>_relays for its claiming session claim_pid, ends the sessions of peers silent for ttl_ms, forgets
+ * peers whose session is gone, and reports the live membership. */
+int pg_heartbeat(struct pg *pg, const char *instance, int claim_pid, int ttl_ms, struct pg_members *out,
+		 char *errbuf, size_t errsize);
+/* Removes this relay's row, so peers rebalance without waiting for the TTL. */
+int pg_leave(struct pg *pg, const char *instance, char *errbuf, size_t errsize);
+
+/* On the claiming connection, outside a batch: locks up to want free buckets not in owned ("{...}"), bumps
+ * their epochs and returns them in buckets and epochs (room for want each); *n says how many. On an error the
+ * caller must disconnect (a lock may be held that is not reported). */
+int pg_take_buckets(struct pg *pg, const char *instance, const char *owned, int want, int *buckets,
+		    long long *epochs, int *n, char *errbuf, size_t errsize);
+/* Unlocks the buckets in "{...}". */
+int pg_release_buckets(struct pg *pg, const char *buckets, char *errbuf, size_t errsize);
+
+/* For `outboxd status`: per bucket, its owner now, epoch, pending rows and age of the oldest in seconds; and per
+ * relay in the heartbeat table, instance, pid, ordering, heartbeat age in ms and whether its session exists. The
+ * caller PQclears; NULL with errbuf set on failure. */
+PGresult *pg_bucket_status(struct pg *pg, char *errbuf, size_t errsize);
+PGresult *pg_relays(struct pg *pg, char *errbuf, size_t errsize);
 
 /* The libpq and server versions, for the start-up log line. */
 int pg_server_version(const struct pg *pg);

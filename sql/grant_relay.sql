@@ -4,7 +4,9 @@
 --   psql -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -v role=outboxd_relay -1 -f sql/grant_relay.sql
 -- The relay reads every column of the outbox, writes only the four that record an outcome, reads the schema
 -- version, removes sent rows only through <table>_purge, and owns nothing: no DDL, no INSERT or DELETE, no other
--- table. LISTEN and advisory locks need no grant.
+-- table but the two small tables through which relays share the outbox (schema version 4). LISTEN, advisory
+-- locks and ending a peer's session (pg_terminate_backend, allowed between sessions of the same role) need no
+-- grant: every relay of a table must log in as the same role.
 -- Create the role yourself (CREATE ROLE outboxd_relay LOGIN ...); give it no other privileges.
 \if :{?schema}
 \else
@@ -14,6 +16,8 @@
 \else
 \set table outbox
 \endif
+\set table_buckets :table '_buckets'
+\set table_relays :table '_relays'
 
 GRANT USAGE ON SCHEMA :"schema" TO :"role";
 GRANT SELECT (table_name, version) ON :"schema".outboxd_schema TO :"role";
@@ -22,5 +26,8 @@ GRANT SELECT (id, event_id, topic, key, payload, headers, created_at, sent_at, f
 -- SELECT ... FOR UPDATE needs UPDATE on a column too; these are the outcome columns it marks.
 GRANT UPDATE (sent_at, failed_at, attempts, last_error) ON :"schema".:"table" TO :"role";
 -- Retention: the purge function deletes only rows sent long enough ago; the role gets no DELETE of its own.
--- (Needs schema version 3: run `outboxd schema install` first.)
+-- (Needs schema version 4: run `outboxd schema install` first.)
 GRANT EXECUTE ON FUNCTION :"schema".:"table_purge"(interval, integer) TO :"role";
+-- Bucket ownership: a relay bumps a bucket's epoch when it takes it, and keeps its own heartbeat row.
+GRANT SELECT, UPDATE (epoch, owner, taken_at) ON :"schema".:"table_buckets" TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".:"table_relays" TO :"role";

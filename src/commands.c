@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "kafka.h"
@@ -175,26 +176,58 @@ done:
 	return rc;
 }
 
+/* Who relays the table: each relay in the heartbeat table, then each bucket's owner, epoch and lag. */
+static int print_ownership(struct pg *pg)
+{
+	char err[1024];
+	PGresult *res;
+
+	if ((res = pg_relays(pg, err, sizeof(err))) == NULL)
+		goto fail;
+	printf("relays:            %d\n", PQntuples(res));
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("  relay instance=%s pid=%s ordering=%s heartbeat_age_ms=%s session=%s\n", PQgetvalue(res, i, 0),
+		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+		       strcmp(PQgetvalue(res, i, 4), "t") == 0 ? "alive" : "gone");
+	PQclear(res);
+	if ((res = pg_bucket_status(pg, err, sizeof(err))) == NULL)
+		goto fail;
+	printf("buckets:           %d\n", PQntuples(res));
+	for (int i = 0; i < PQntuples(res); i++)
+		printf("  bucket=%s owner=%s epoch=%s pending=%s oldest_pending_s=%s\n", PQgetvalue(res, i, 0),
+		       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+	PQclear(res);
+	return 0;
+fail:
+	fprintf(stderr, "outboxd: %s\n", err);
+	return -1;
+}
+
 int cmd_status(const struct config *cfg)
 {
 	struct pg *pg = pg_new(cfg);
 	struct pg_lag lag;
 	char err[1024];
-	int rc;
+	int rc, version = 0;
 
 	if ((rc = connect_once(pg)) != 0)
 		goto done;
 	rc = pg_lag(pg, &lag, err, sizeof(err));
+	if (rc == PG_OK)
+		rc = pg_schema_version(pg, &version, err, sizeof(err));
 	if (rc != PG_OK) {
 		fprintf(stderr, "outboxd: %s\n", err);
 		rc = exit_status_of(rc == PG_ERR_QUERY ? PG_ERR_SCHEMA : rc);
 		goto done;
 	}
 	printf("table:             %s.%s\n", cfg->pg_schema, cfg->pg_table);
+	printf("schema_version:    %d\n", version);
 	printf("pending:           %lld\n", lag.pending);
 	printf("oldest_pending_ms: %lld\n", lag.oldest_pending_ms);
 	printf("failed:            %lld\n", lag.failed);
 	rc = 0;
+	if (version >= 4 && print_ownership(pg) < 0)
+		rc = EX_UNAVAILABLE;
 done:
 	pg_free(pg);
 	return rc;

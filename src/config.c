@@ -57,6 +57,18 @@ static const struct setting settings[] = {
 	{ "relay", "backoff_min_ms", ST_INT, OFF(backoff_min_ms), 0, 1, 600000, 100, NULL, 0 },
 	{ "relay", "backoff_max_ms", ST_INT, OFF(backoff_max_ms), 0, 1, 3600000, 30000, NULL, 0 },
 	{ "relay", "event_id_header", ST_STRING, OFF(event_id_header), 0, 0, 0, 0, "id", 255 },
+	/* "key": relays share the table by buckets of keys, so per-key order holds with any number of them;
+	 * "none": every relay claims any row (SKIP LOCKED), for the most parallel throughput without order. */
+	{ "relay", "ordering", ST_STRING, OFF(ordering), 0, 0, 0, 0, "key", 16 },
+	/* Names this relay among its peers; default "HOSTNAME:PID". */
+	{ "relay", "instance", ST_STRING, OFF(instance), 0, 0, 0, 0, NULL, 200 },
+	/* A relay whose heartbeat is older than lease_ttl_ms is presumed hung: a peer ends its session, which frees
+	 * its buckets. Takeover therefore takes at most about lease_ttl_ms + heartbeat_ms. */
+	{ "relay", "heartbeat_ms", ST_INT, OFF(heartbeat_ms), 0, 100, 60000, 1000, NULL, 0 },
+	{ "relay", "lease_ttl_ms", ST_INT, OFF(lease_ttl_ms), 0, 500, 600000, 3000, NULL, 0 },
+	/* Optional header carrying the bucket's ownership epoch (a fencing token): it never goes down for a key,
+	 * so a consumer can drop a message from an owner that was already replaced. */
+	{ "relay", "epoch_header", ST_STRING, OFF(epoch_header), 0, 0, 0, 0, NULL, 255 },
 	{ "log", "level", ST_LOGLEVEL, OFF(log_level), 0, 0, 0, 0, "info", 0 },
 	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), 0, 1000, 86400000, 10000, NULL, 0 },
 };
@@ -134,6 +146,7 @@ struct config *config_defaults(void)
 		config_free(cfg);
 		return NULL;
 	}
+	cfg->ordering_key = 1;
 	return cfg;
 }
 
@@ -422,6 +435,13 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 	if (check_conninfo(ld, lc, "postgres.conninfo", cfg->pg_conninfo) < 0 ||
 	    check_conninfo(ld, lc, "postgres.owner_conninfo", cfg->pg_owner_conninfo) < 0)
 		return -1;
+	if (strcmp(cfg->ordering, "key") != 0 && strcmp(cfg->ordering, "none") != 0)
+		return fail_at(ld, config_lookup(lc, "relay.ordering"), "relay.ordering",
+			       "\"%s\" is not one of key, none", cfg->ordering);
+	cfg->ordering_key = strcmp(cfg->ordering, "key") == 0;
+	if (cfg->lease_ttl_ms < 2 * cfg->heartbeat_ms)
+		return fail_at(ld, config_lookup(lc, "relay.lease_ttl_ms"), "relay.lease_ttl_ms",
+			       "must be at least twice relay.heartbeat_ms");
 	if (cfg->backoff_max_ms < cfg->backoff_min_ms)
 		return fail_at(ld, config_lookup(lc, "relay.backoff_max_ms"), "relay.backoff_max_ms",
 			       "must not be less than relay.backoff_min_ms");

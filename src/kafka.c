@@ -269,6 +269,12 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
 		batch_set_state(row, ROW_PERMANENT, why);
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	}
+	if (k->cfg->epoch_header != NULL && row->epoch > 0) {
+		/* Added last, so it is the value rd_kafka_header_get_last finds even if the row has a header so named. */
+		char ep[24];
+		snprintf(ep, sizeof(ep), "%lld", row->epoch);
+		rd_kafka_header_add(hdrs, k->cfg->epoch_header, -1, ep, -1);
+	}
 	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(row->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 				RD_KAFKA_V_KEY(row->key, row->key_len),
 				RD_KAFKA_V_VALUE((void *)row->payload, row->payload_len), RD_KAFKA_V_HEADERS(hdrs),

@@ -22,6 +22,8 @@ struct pg {
 	struct pg_claim_limits claim;
 	int schema_version; /* of the table, as pg_prepare_relay found it */
 	size_t ids_cap;
+	unsigned table_oid; /* first half of each bucket's advisory lock key */
+	int nbuckets;       /* 0: the table has no buckets (schema version < 4) */
 };
 
 struct pg *pg_new(const struct config *cfg)
@@ -213,44 +215,80 @@ static int prepare(struct pg *pg, const char *name, const char *sql, int nparams
 			 errsize);
 }
 
-/* Retention's statement (schema version 3): the table's purge function, named like the table plus "_purge" and
- * quoted like every name from the config. */
+/* schema."table<suffix>", quoted like every name from the config: the objects sql/ names after the table.
+ * Caller frees. NULL with errbuf set when out of memory. */
+static char *qualified(struct pg *pg, const char *suffix, char *errbuf, size_t errsize)
+{
+	char name[128], *q, *out = NULL;
+
+	snprintf(name, sizeof(name), "%s%s", pg->cfg->pg_table, suffix);
+	if ((q = PQescapeIdentifier(pg->conn, name, strlen(name))) != NULL &&
+	    (out = malloc(strlen(pg->qschema) + strlen(q) + 2)) != NULL)
+		sprintf(out, "%s.%s", pg->qschema, q);
+	PQfreemem(q);
+	if (out == NULL)
+		set_err(errbuf, errsize, "cannot quote a name", PQerrorMessage(pg->conn));
+	return out;
+}
+
+/* Retention's statement (schema version 3): the table's purge function. */
 static int prepare_purge(struct pg *pg, char *errbuf, size_t errsize)
 {
-	char fn[80], sql[512], *qfn;
+	char sql[512], *fn;
 
-	snprintf(fn, sizeof(fn), "%s_purge", pg->cfg->pg_table);
-	if ((qfn = PQescapeIdentifier(pg->conn, fn, strlen(fn))) == NULL) {
-		set_err(errbuf, errsize, "cannot quote the purge function's name", PQerrorMessage(pg->conn));
+	if ((fn = qualified(pg, "_purge", errbuf, errsize)) == NULL)
 		return PG_ERR_QUERY;
-	}
-	snprintf(sql, sizeof(sql), "SELECT %s.%s($1::interval, $2::integer)", pg->qschema, qfn);
-	PQfreemem(qfn);
+	snprintf(sql, sizeof(sql), "SELECT %s($1::interval, $2::integer)", fn);
+	free(fn);
 	return prepare(pg, "purge", sql, 2, errbuf, errsize);
 }
 
-static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
+/* The claim: with filter, only rows of the buckets in $1 (an int[]). */
+static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn, int filter, char *errbuf,
+			 size_t errsize)
 {
-	char sql[2048];
-	int rc;
+	char sql[2560], bucket[400], where[400];
 
-	/* Locks up to $1 rows in id order, then returns the prefix whose bytes start below the budget $2 and never
-	 * the data of a row above $3 (it is parked unread). octet_length and pg_column_size read the stored size
-	 * without detoasting; rows left out are never sent to us, stay locked until COMMIT and come first in the
-	 * next batch. The three limits are validated integers from the config, written into the statement so its
-	 * cached plan is made for them. */
+	/* Locks up to rows rows in id order, then returns the prefix whose bytes start below the budget and never
+	 * the data of a row above row_bytes (it is parked unread). octet_length and pg_column_size read the stored
+	 * size without detoasting; rows left out are never sent to us, stay locked until COMMIT and come first in
+	 * the next batch. The three limits are validated integers from the config, written into the statement so
+	 * its cached plan is made for them. With ordering by key, a relay owns its buckets alone, so it waits for
+	 * a row lock rather than skip the row and overtake it with a later event of the same key. */
+	if (bucket_fn != NULL)
+		snprintf(bucket, sizeof(bucket), "%s(key, id)", bucket_fn);
+	else
+		strcpy(bucket, "-1");
+	where[0] = '\0';
+	if (filter)
+		snprintf(where, sizeof(where), " AND %s(key, id) = ANY($1::integer[])", bucket_fn);
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, event_id, topic, CASE WHEN size <= %3$d THEN key END, CASE WHEN size <= %3$d THEN payload END,"
-		 "  CASE WHEN size <= %3$d THEN headers END, created_at, attempts, size, claimed"
+		 "  CASE WHEN size <= %3$d THEN headers END, created_at, attempts, size, claimed, bucket"
 		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
 		 "  (SELECT *, CASE WHEN size <= %3$d THEN size::int ELSE 0 END AS bytes FROM"
 		 "   (SELECT id, event_id, topic, key, payload, headers, created_at, attempts,"
 		 "     (coalesce(octet_length(key), 0) + coalesce(octet_length(payload), 0)"
-		 "      + coalesce(pg_column_size(headers), 0))::bigint AS size"
-		 "    FROM %4$s WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT %1$d FOR UPDATE SKIP LOCKED) c) s) w"
+		 "      + coalesce(pg_column_size(headers), 0))::bigint AS size, %5$s AS bucket"
+		 "    FROM %4$s WHERE sent_at IS NULL AND failed_at IS NULL%6$s ORDER BY id LIMIT %1$d FOR UPDATE%7$s) c) s) w"
 		 " WHERE before < %2$d ORDER BY id",
-		 pg->claim.rows, pg->claim.bytes, pg->claim.row_bytes, pg->qtable);
-	if ((rc = prepare(pg, "claim", sql, 0, errbuf, errsize)) != PG_OK)
+		 pg->claim.rows, pg->claim.bytes, pg->claim.row_bytes, pg->qtable, bucket, where,
+		 pg->nbuckets ? "" : " SKIP LOCKED");
+	return prepare(pg, name, sql, filter ? 1 : 0, errbuf, errsize);
+}
+
+static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[2048], *fn = NULL;
+	int rc;
+
+	if (pg->nbuckets && (fn = qualified(pg, "_bucket", errbuf, errsize)) == NULL)
+		return PG_ERR_QUERY;
+	rc = prepare_claim(pg, "claim", fn, 0, errbuf, errsize);
+	if (rc == PG_OK && fn != NULL)
+		rc = prepare_claim(pg, "claim_some", fn, 1, errbuf, errsize);
+	free(fn);
+	if (rc != PG_OK)
 		return rc;
 	if (pg->schema_version >= 3 && (rc = prepare_purge(pg, errbuf, errsize)) != PG_OK)
 		return rc;
@@ -267,6 +305,42 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 	return prepare(pg, "mark_retry", sql, 2, errbuf, errsize);
 }
 
+/* With ordering by key, the table must have buckets (schema version 4): their number is the rows of
+ * <table>_buckets, fixed when the schema was installed. */
+static int count_buckets(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[512], *tb;
+	PGresult *res;
+	int rc = PG_OK;
+
+	pg->nbuckets = 0;
+	if (!pg->cfg->ordering_key)
+		return PG_OK;
+	if (pg->schema_version < 4) {
+		snprintf(errbuf, errsize,
+			 "table %s is at schema version %d; relay.ordering = \"key\" needs version 4 (run: outboxd schema "
+			 "install, or set relay.ordering = \"none\")",
+			 pg->qtable, pg->schema_version);
+		return PG_ERR_SCHEMA;
+	}
+	if ((tb = qualified(pg, "_buckets", errbuf, errsize)) == NULL)
+		return PG_ERR_QUERY;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tb);
+	free(tb);
+	res = PQexec(pg->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot read the buckets", PQerrorMessage(pg->conn));
+	} else if ((pg->nbuckets = atoi(PQgetvalue(res, 0, 0))) < 1 || pg->nbuckets > PG_MAX_BUCKETS) {
+		snprintf(errbuf, errsize, "the buckets table of %s has %d rows, not 1 to %d", pg->qtable, pg->nbuckets,
+			 PG_MAX_BUCKETS);
+		pg->nbuckets = 0;
+		rc = PG_ERR_SCHEMA;
+	}
+	PQclear(res);
+	return rc;
+}
+
 int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_version, char *errbuf,
 		     size_t errsize)
 {
@@ -277,6 +351,9 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 	pg->claim = *lim;
 	if ((rc = check_table(pg, need_version, &oid, errbuf, errsize)) != PG_OK)
 		return rc;
+	pg->table_oid = oid;
+	if ((rc = count_buckets(pg, errbuf, errsize)) != PG_OK)
+		return rc;
 	/* A lost commit of a mark means a re-send, never a loss: the relay's own commits need not wait for the
 	 * WAL flush. A relay stuck mid-batch gets its row locks taken away by the server. A queue table's
 	 * statistics are always stale (a fresh backlog looks like 2 rows), and then the planner reads the whole
@@ -284,7 +361,7 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 	 * of 60,000); every statement of this session is meant to walk an index, so only index scans are allowed. */
 	snprintf(sql, sizeof(sql),
 		 "SET synchronous_commit = off; SET enable_seqscan = off; SET enable_bitmapscan = off;"
-		 " SET idle_in_transaction_session_timeout = %d",
+		 " SET idle_in_transaction_session_timeout = %d; SET lock_timeout = 10000",
 		 pg->cfg->delivery_timeout_ms * 2 + 10000);
 	if ((rc = exec_cmd(pg, sql, "cannot set up the session", errbuf, errsize)) != PG_OK)
 		return rc;
@@ -359,7 +436,7 @@ static const struct {
 } claim_cols[] = {
 	{ "id", 8 },	      { "event_id", 16 }, { "topic", 0 },      { "key", 0 },
 	{ "payload", 0 }, { "headers", 0 },  { "created_at", 8 }, { "attempts", 4 },
-	{ "size", 8 },    { "claimed", 8 },
+	{ "size", 8 },    { "claimed", 8 },  { "bucket", 4 },
 };
 
 #define N_CLAIM_COLS ((int)(sizeof(claim_cols) / sizeof(claim_cols[0])))
@@ -406,6 +483,7 @@ int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, s
 	r->created_us = (int64_t)get_be64(PQgetvalue(res, i, 6)) + PG_EPOCH_OFFSET_US;
 	r->attempts = (int)get_be32(PQgetvalue(res, i, 7));
 	r->size = (long long)get_be64(PQgetvalue(res, i, 8));
+	r->bucket = (int32_t)get_be32(PQgetvalue(res, i, 10));
 	r->state = ROW_PENDING;
 	return 0;
 }
@@ -415,7 +493,7 @@ static void release_result(void *res)
 	PQclear(res);
 }
 
-int pg_claim_batch(struct pg *pg, struct batch *b, char *errbuf, size_t errsize)
+int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *errbuf, size_t errsize)
 {
 	int limit = pg->claim.rows;
 	PGresult *res;
@@ -428,7 +506,10 @@ int pg_claim_batch(struct pg *pg, struct batch *b, char *errbuf, size_t errsize)
 	}
 	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
-	res = PQexecPrepared(pg->conn, "claim", 0, NULL, NULL, NULL, 1);
+	if (buckets != NULL)
+		res = PQexecPrepared(pg->conn, "claim_some", 1, &buckets, NULL, NULL, 1);
+	else
+		res = PQexecPrepared(pg->conn, "claim", 0, NULL, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = rc_of(pg, res);
 		set_err(errbuf, errsize, "cannot claim rows", PQerrorMessage(pg->conn));
@@ -599,6 +680,11 @@ done:
 	return rc;
 }
 
+int pg_schema_version(struct pg *pg, int *version, char *errbuf, size_t errsize)
+{
+	return installed_version(pg, version, errbuf, errsize);
+}
+
 int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from, int *to, char *errbuf,
 		      size_t errsize)
 {
@@ -738,4 +824,193 @@ int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, c
 	}
 	PQclear(res);
 	return rc;
+}
+
+int pg_nbuckets(const struct pg *pg)
+{
+	return pg->nbuckets;
+}
+
+int pg_backend_pid(const struct pg *pg)
+{
+	return pg->conn ? PQbackendPID(pg->conn) : 0;
+}
+
+/* Runs a statement with text parameters on pg and returns its result with tuples, or NULL with errbuf set and
+ * *rc the error class. The caller PQclears. */
+static PGresult *query(struct pg *pg, const char *sql, int n, const char *const *params, const char *what, int *rc,
+		       char *errbuf, size_t errsize)
+{
+	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	*rc = rc_of(pg, res);
+	set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
+	PQclear(res);
+	return NULL;
+}
+
+int pg_heartbeat(struct pg *pg, const char *instance, int claim_pid, int ttl_ms, struct pg_members *out,
+		 char *errbuf, size_t errsize)
+{
+	char pid[16], ttl[16], sql[2048], *rt;
+	const char *params[4] = { instance, pid, ttl, pg->cfg->ordering };
+	PGresult *res;
+	int rc = PG_OK;
+
+	if ((rt = qualified(pg, "_relays", errbuf, errsize)) == NULL)
+		return PG_ERR_QUERY;
+	snprintf(pid, sizeof(pid), "%d", claim_pid);
+	snprintf(ttl, sizeof(ttl), "%d", ttl_ms);
+	/* One round trip: renew our row (naming our claiming session by pid and start time), end the session of
+	 * every peer whose heartbeat is older than the TTL (that frees its buckets and aborts its open batch),
+	 * forget peers whose session is gone, and rank the live members by name. */
+	snprintf(sql, sizeof(sql),
+		 "WITH me AS ("
+		 "  INSERT INTO %1$s AS r (instance, pid, backend_start, ordering, heartbeat_at)"
+		 "  SELECT $1, a.pid, a.backend_start, $4, now() FROM pg_stat_activity a WHERE a.pid = $2::integer"
+		 "  ON CONFLICT (instance) DO UPDATE SET pid = excluded.pid, backend_start = excluded.backend_start,"
+		 "   ordering = excluded.ordering, heartbeat_at = excluded.heartbeat_at RETURNING instance),"
+		 " peers AS MATERIALIZED ("
+		 "  SELECT r.instance, r.pid, r.ordering, a.pid IS NOT NULL AS alive,"
+		 "   r.heartbeat_at >= now() - $3::integer * interval '1 millisecond' AS fresh"
+		 "  FROM %1$s r LEFT JOIN pg_stat_activity a ON a.pid = r.pid AND a.backend_start = r.backend_start"
+		 "  WHERE r.instance <> $1),"
+		 " fenced AS MATERIALIZED (SELECT instance FROM peers WHERE alive AND NOT fresh AND pg_terminate_backend(pid)),"
+		 " gone AS (DELETE FROM %1$s r USING peers p WHERE r.instance = p.instance AND NOT p.alive),"
+		 " members AS (SELECT instance FROM me UNION SELECT instance FROM peers WHERE alive AND fresh)"
+		 " SELECT (SELECT count(*) FROM me), (SELECT count(*) FROM members WHERE instance < $1),"
+		 "  (SELECT count(*) FROM members), coalesce((SELECT string_agg(instance, ',') FROM fenced), ''),"
+		 "  (SELECT count(*) FROM peers WHERE alive AND ordering <> $4)",
+		 rt);
+	free(rt);
+	if ((res = query(pg, sql, 4, params, "heartbeat failed", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	out->registered = atoi(PQgetvalue(res, 0, 0)) > 0;
+	out->rank = atoi(PQgetvalue(res, 0, 1));
+	out->n = atoi(PQgetvalue(res, 0, 2));
+	snprintf(out->fenced, sizeof(out->fenced), "%s", PQgetvalue(res, 0, 3));
+	out->other_ordering = atoi(PQgetvalue(res, 0, 4));
+	PQclear(res);
+	return PG_OK;
+}
+
+int pg_leave(struct pg *pg, const char *instance, char *errbuf, size_t errsize)
+{
+	char sql[512], *rt;
+	PGresult *res;
+
+	if ((rt = qualified(pg, "_relays", errbuf, errsize)) == NULL)
+		return PG_ERR_QUERY;
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE instance = $1", rt);
+	free(rt);
+	res = PQexecParams(pg->conn, sql, 1, NULL, (const char *[]){ instance }, NULL, NULL, 0);
+	return result_ok(pg, res, "cannot leave", errbuf, errsize);
+}
+
+/* The advisory lock key of a bucket is (table oid, bucket) in the two-integer form, so it shows in pg_locks as
+ * classid = the table's oid, objid = bucket, objsubid = 2. The oid travels as the int4 with the same bits. */
+static void oid_param(const struct pg *pg, char *out, size_t size)
+{
+	snprintf(out, size, "%d", (int32_t)pg->table_oid);
+}
+
+int pg_take_buckets(struct pg *pg, const char *instance, const char *owned, int want, int *buckets,
+		    long long *epochs, int *n, char *errbuf, size_t errsize)
+{
+	char key[16], nb[16], w[16], sql[1024], *tb;
+	const char *params[5] = { key, owned, w, instance, nb };
+	PGresult *res;
+	int rc = PG_OK;
+
+	*n = 0;
+	oid_param(pg, key, sizeof(key));
+	snprintf(nb, sizeof(nb), "%d", pg->nbuckets);
+	snprintf(w, sizeof(w), "%d", want);
+	if ((tb = qualified(pg, "_buckets", errbuf, errsize)) == NULL)
+		return PG_ERR_QUERY;
+	/* Tries free buckets one by one until want are locked; each taken bucket's epoch goes up by one. The CASE
+	 * keeps the planner from trying the lock before the "not owned" test (it orders quals by cost, and a lock
+	 * we hold is taken again, counted twice, and then survives one unlock). A lock taken in a statement that
+	 * then fails stays held (session locks ignore rollback): the caller must then drop the connection. */
+	snprintf(sql, sizeof(sql),
+		 "WITH got AS MATERIALIZED (SELECT b FROM generate_series(0, $5::integer - 1) b"
+		 "  WHERE CASE WHEN b = ANY($2::integer[]) THEN false ELSE pg_try_advisory_lock($1::integer, b) END"
+		 "  LIMIT $3::integer)"
+		 " UPDATE %s t SET epoch = t.epoch + 1, owner = $4, taken_at = now() FROM got WHERE t.bucket = got.b"
+		 " RETURNING t.bucket, t.epoch",
+		 tb);
+	free(tb);
+	if ((res = query(pg, sql, 5, params, "cannot take buckets", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && i < want; i++) {
+		buckets[i] = atoi(PQgetvalue(res, i, 0));
+		epochs[i] = atoll(PQgetvalue(res, i, 1));
+		*n = i + 1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_release_buckets(struct pg *pg, const char *buckets, char *errbuf, size_t errsize)
+{
+	char key[16];
+	const char *params[2] = { key, buckets };
+	PGresult *res;
+	int rc = PG_OK;
+
+	oid_param(pg, key, sizeof(key));
+	res = query(pg, "SELECT count(*) FILTER (WHERE pg_advisory_unlock($1::integer, b)) FROM unnest($2::integer[]) b",
+		    2, params, "cannot release buckets", &rc, errbuf, errsize);
+	PQclear(res);
+	return rc;
+}
+
+PGresult *pg_bucket_status(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[2048], *tb = NULL, *tr = NULL, *fn = NULL;
+	PGresult *res = NULL;
+	int rc;
+
+	if ((tb = qualified(pg, "_buckets", errbuf, errsize)) == NULL ||
+	    (tr = qualified(pg, "_relays", errbuf, errsize)) == NULL ||
+	    (fn = qualified(pg, "_bucket", errbuf, errsize)) == NULL)
+		goto done;
+	/* The owner is whoever holds the bucket's advisory lock now, named through the heartbeat table. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT b.bucket, coalesce(r.instance, CASE WHEN l.pid IS NOT NULL THEN 'pid ' || l.pid END, '-'),"
+		 "  b.epoch, coalesce(p.pending, 0), coalesce(p.oldest_s, 0)"
+		 " FROM %1$s b"
+		 " LEFT JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+		 "  AND l.classid = $1::regclass AND l.objid = b.bucket::oid AND l.database = (SELECT oid FROM pg_database"
+		 "  WHERE datname = current_database())"
+		 " LEFT JOIN %2$s r ON r.pid = l.pid"
+		 " LEFT JOIN (SELECT %3$s(key, id) AS bucket, count(*) AS pending,"
+		 "   floor(extract(epoch FROM now() - min(created_at)))::bigint AS oldest_s"
+		 "  FROM %4$s WHERE sent_at IS NULL AND failed_at IS NULL GROUP BY 1) p ON p.bucket = b.bucket"
+		 " ORDER BY b.bucket",
+		 tb, tr, fn, pg->qtable);
+	res = query(pg, sql, 1, (const char *[]){ pg->qtable }, "cannot read the buckets", &rc, errbuf, errsize);
+done:
+	free(tb);
+	free(tr);
+	free(fn);
+	return res;
+}
+
+PGresult *pg_relays(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[1024], *tr;
+	int rc;
+
+	if ((tr = qualified(pg, "_relays", errbuf, errsize)) == NULL)
+		return NULL;
+	snprintf(sql, sizeof(sql),
+		 "SELECT r.instance, r.pid, r.ordering, (extract(epoch FROM now() - r.heartbeat_at) * 1000)::bigint,"
+		 "  EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.pid AND a.backend_start = r.backend_start)"
+		 " FROM %s r ORDER BY r.instance",
+		 tr);
+	free(tr);
+	return query(pg, sql, 0, NULL, "cannot read the relays", &rc, errbuf, errsize);
 }

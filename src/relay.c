@@ -22,6 +22,7 @@
 #include "fault.h"
 #include "kafka.h"
 #include "log.h"
+#include "owner.h"
 #include "pg.h"
 #include "service.h"
 #include "signals.h"
@@ -37,6 +38,7 @@ struct relay {
 	const struct config *cfg;
 	struct pg *pg;
 	struct kafka *kafka;
+	struct owner *owner; /* ordering by key: the buckets this relay may claim; NULL with ordering none */
 	int kafka_broken; /* recreate the producer before the next batch */
 	struct batch *batch;
 	struct pg_claim_limits limits;
@@ -69,6 +71,8 @@ static void wait_for_work(struct relay *r, int timeout_ms)
 		timeout_ms = (int)(r->next_stats_ms > now ? r->next_stats_ms - now : 0);
 	if (r->watchdog_ms > 0)
 		timeout_ms = min_int(timeout_ms, r->watchdog_ms);
+	if (r->owner != NULL)
+		timeout_ms = min_int(timeout_ms, owner_due_ms(r->owner));
 	if (poll(fds, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR)
 		log_warn("poll failed", "errno=%d", errno);
 	signals_drain();
@@ -88,10 +92,14 @@ static void back_off(struct relay *r)
 		int slice = (int)(until - kafka_now_ms());
 		if (r->watchdog_ms > 0)
 			slice = min_int(slice, r->watchdog_ms);
+		if (r->owner != NULL)
+			slice = min_int(slice, owner_due_ms(r->owner));
 		if (slice > 0 && poll(&fd, 1, slice) < 0 && errno != EINTR)
 			break;
 		signals_drain();
 		service_watchdog();
+		if (r->owner != NULL)
+			owner_heartbeat(r->owner, r->pg);
 	}
 }
 
@@ -103,6 +111,8 @@ static int connect_pg(struct relay *r)
 		rc = pg_prepare_relay(r->pg, &r->limits, RELAY_SCHEMA_VERSION, r->err, sizeof(r->err));
 	if (rc != PG_OK)
 		pg_disconnect(r->pg);
+	if (r->owner != NULL)
+		owner_reset(r->owner); /* a new session holds no bucket locks */
 	return rc;
 }
 
@@ -142,6 +152,8 @@ static void await_delivery(struct relay *r, struct batch *b, int64_t deadline)
 			break;
 		kafka_serve(r->kafka, (int)min_int(100, (int)(deadline - now)));
 		service_watchdog();
+		if (r->owner != NULL)
+			owner_heartbeat(r->owner, r->pg);
 	}
 	if (b->outstanding > 0 && kafka_abandon_batch(r->kafka, b, ABANDON_WAIT_MS) < 0)
 		r->kafka_broken = 1;
@@ -215,17 +227,44 @@ static void park_oversize(struct relay *r, struct batch *b)
 	}
 }
 
+/* With ordering by key, the claim is limited to the buckets this relay owns; it may own none yet. */
+static int claim(struct relay *r, struct batch *b)
+{
+	const char *filter = NULL;
+
+	if (r->owner != NULL) {
+		if (owner_count(r->owner) == 0) {
+			batch_clear(b);
+			return PG_OK;
+		}
+		filter = owner_filter(r->owner);
+	}
+	return pg_claim_batch(r->pg, b, filter, r->err, sizeof(r->err));
+}
+
 static int relay_batch(struct relay *r)
 {
 	struct batch *b = r->batch;
 	int rc, held, transient;
 
-	rc = pg_claim_batch(r->pg, b, r->err, sizeof(r->err));
+	rc = claim(r, b);
 	if (rc != PG_OK)
 		goto pg_failed;
 	if (b->n == 0) {
 		pg_abort(r->pg);
 		return 0;
+	}
+	if (r->owner != NULL) {
+		/* A relay frozen past its lease may have been replaced: publishing now could put an older event of a
+		 * key after a newer one. Its session is (or soon will be) gone; start over with a new one. */
+		if (!owner_lease_valid(r->owner)) {
+			log_warn("lease expired before publishing: giving the batch up", "rows=%d", b->n);
+			pg_abort(r->pg);
+			pg_disconnect(r->pg);
+			batch_clear(b);
+			return -1;
+		}
+		owner_stamp(r->owner, b);
 	}
 	park_oversize(r, b);
 	fault_point("after_claim");
@@ -316,6 +355,12 @@ static void relay_loop(struct relay *r)
 			back_off(r);
 			continue;
 		}
+		if (r->owner != NULL && owner_rebalance(r->owner, r->pg) < 0) {
+			pg_disconnect(r->pg); /* frees every bucket lock, recorded or not */
+			owner_reset(r->owner);
+			back_off(r);
+			continue;
+		}
 		n = relay_batch(r);
 		report_stats(r);
 		if (n < 0) {
@@ -333,7 +378,8 @@ static int relay_start(struct relay *r)
 {
 	int rc;
 
-	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->pg = pg_new(r->cfg)) == NULL) {
+	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->pg = pg_new(r->cfg)) == NULL ||
+	    (r->cfg->ordering_key && (r->owner = owner_new(r->cfg)) == NULL)) {
 		log_error("out of memory", NULL);
 		return EX_OSERR;
 	}
@@ -373,14 +419,15 @@ int relay_run(const struct config *cfg)
 	if (rc == 0) {
 		service_ready();
 		char qs[200], qt[200];
-		log_info("relaying", "schema=%s table=%s batch_size=%d", log_quote(qs, sizeof(qs), cfg->pg_schema),
-			 log_quote(qt, sizeof(qt), cfg->pg_table), cfg->batch_size);
+		log_info("relaying", "schema=%s table=%s batch_size=%d ordering=%s", log_quote(qs, sizeof(qs), cfg->pg_schema),
+			 log_quote(qt, sizeof(qt), cfg->pg_table), cfg->batch_size, cfg->ordering);
 		relay_loop(&r);
 		service_stopping();
 		log_info("stopping", "published_total=%lld failed_total=%lld", r.stats.published_total,
 			 r.stats.failed_total);
 	}
 	kafka_free(r.kafka, 0);
+	owner_free(r.owner);
 	pg_free(r.pg);
 	batch_free(r.batch);
 	if (rc == 0)

@@ -82,14 +82,15 @@ struct var {
 	char value[80];
 };
 
-#define MAX_VARS 12
+#define MAX_VARS 16
 
 /* The names the templates derive with psql's \set; keep in step with the \set lines of sql/. */
 static int make_vars(struct var *v, const char *schema, const char *table, const char *role)
 {
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
 						"table_notify", "table_lag",
-						"table_purge" };
+						"table_purge",	   "table_bucket",     "table_buckets",
+						"table_relays" };
 	int n = 0;
 
 	v[n].name = "schema";

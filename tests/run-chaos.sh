@@ -13,6 +13,7 @@ harness_start_all
 [ -z "${H_KAFKA_MOCK:-}" ] || echo "note: no real broker: the scenarios that need one are skipped"
 export CHAOS_TABLE=$H_TMP/chaos-table
 : >"$CHAOS_TABLE"
+: >"$CHAOS_TABLE.figures"
 
 pass=0
 fail=0
@@ -35,13 +36,14 @@ for t in tests/chaos/c_*.sh; do
 		fail=$((fail + 1))
 		printf 'FAIL %-22s %4ss\n' "$name" $(($(date +%s) - start))
 		sed 's/^/    | /' "$log" | tail -n 40
-		[ "$(wc -l <"$CHAOS_TABLE")" != "$rows_before" ] || echo "$name - - - - - - FAIL" >>"$CHAOS_TABLE"
+		[ "$(wc -l <"$CHAOS_TABLE")" != "$rows_before" ] || echo "$name - - - - - - - FAIL" >>"$CHAOS_TABLE"
 	fi
 done
 echo
-printf '%-28s %8s %5s %6s %8s %8s %10s  %s\n' scenario events LOST DUP REORDER PHANTOM UNDRAINED result
-while read -r sc ev lo du re ph un res; do
-	printf '%-28s %8s %5s %6s %8s %8s %10s  %s\n' "$sc" "$ev" "$lo" "$du" "$re" "$ph" "$un" "$res"
+printf '%-28s %8s %5s %6s %8s %6s %8s %10s  %s\n' scenario events LOST DUP REORDER STALE PHANTOM UNDRAINED result
+while read -r sc ev lo du re st ph un res; do
+	printf '%-28s %8s %5s %6s %8s %6s %8s %10s  %s\n' "$sc" "$ev" "$lo" "$du" "$re" "$st" "$ph" "$un" "$res"
 done <"$CHAOS_TABLE"
+cat "$CHAOS_TABLE.figures"
 echo "chaos: $pass passed, $fail failed"
 [ "$fail" = 0 ]

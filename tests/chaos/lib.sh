@@ -3,7 +3,8 @@
 # How many times to repeat a fault: short form in `make check`, long form in `make chaos`.
 c_times() { if [ -n "${CHAOS_LONG:-}" ]; then echo "$2"; else echo "$1"; fi; }
 
-# Runs the checker and records a table row "scenario events LOST DUP REORDER PHANTOM UNDRAINED result".
+# Runs the checker and records a table row "scenario events LOST DUP REORDER STALE PHANTOM UNDRAINED result"
+# (STALE is "-" unless the scenario passes --epoch-header).
 c_check_row() { # row-name checker-args...
 	local row=$1 out rc=0
 	shift
@@ -12,11 +13,13 @@ c_check_row() { # row-name checker-args...
 	local line
 	line=$(echo "$out" | grep '^checker:' | tail -n 1)
 	if [ -z "$line" ]; then
-		echo "$row - - - - - - FAIL" >>"$CHAOS_TABLE"
+		echo "$row - - - - - - - FAIL" >>"$CHAOS_TABLE"
 		return 1
 	fi
 	get() { echo "$line" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
-	echo "$row $(echo "$line" | sed -n 's/.*events=\([0-9]*\).*/\1/p') $(get LOST) $(get DUP) $(get REORDER) $(get PHANTOM) $(get UNDRAINED) $([ $rc = 0 ] && echo pass || echo FAIL)" >>"$CHAOS_TABLE"
+	local stale=-
+	case " $* " in *" --epoch-header "*) stale=$(get STALE) ;; esac
+	echo "$row $(echo "$line" | sed -n 's/.*events=\([0-9]*\).*/\1/p') $(get LOST) $(get DUP) $(get REORDER) $stale $(get PHANTOM) $(get UNDRAINED) $([ $rc = 0 ] && echo pass || echo FAIL)" >>"$CHAOS_TABLE"
 	return $rc
 }
 

@@ -5,6 +5,8 @@
  *   REORDER    first deliveries of a key not in id order         UNDRAINED  rows neither sent nor failed
  *   MISMATCH   first deliveries whose topic/key/payload/headers differ from the row
  *   FAILED     rows marked failed (compared with --expect-failed)
+ *   STALE      (with --epoch-header) deliveries of a key whose ownership epoch is lower than one already
+ *              delivered for that key: a replaced relay publishing after its successor
  * Exit 0 when all are zero (DUP at most --max-dup, FAILED equal to --expect-failed), 1 otherwise, 2 on error. */
 #include <getopt.h>
 #include <libpq-fe.h>
@@ -36,6 +38,7 @@ struct first {
 	const struct row *row;
 	int partition;
 	long long offset;
+	long long epoch;
 };
 
 static struct row *rows;
@@ -43,6 +46,7 @@ static int nrows;
 static struct row **by_event; /* sorted by event_id */
 
 static const char *opt_pg, *opt_brokers, *opt_schema = "public", *opt_table = "outbox", *opt_header = "id";
+static const char *opt_epoch_header;
 static const char *opt_topics[16];
 static int opt_ntopics, opt_max_dup, opt_expect_failed, opt_drain_ms = 60000, opt_verbose;
 
@@ -174,7 +178,7 @@ static struct row *find_event(const char *id, size_t len)
 	return hit ? *hit : NULL;
 }
 
-/* Headers of the message, minus the event-id header, must be exactly the row's JSON members. */
+/* Headers of the message, minus the event-id and epoch headers, must be exactly the row's JSON members. */
 static const char *headers_differ(const struct row *w, rd_kafka_headers_t *hs)
 {
 	size_t n = hs ? rd_kafka_header_cnt(hs) : 0;
@@ -186,7 +190,7 @@ static const char *headers_differ(const struct row *w, rd_kafka_headers_t *hs)
 		size_t sz;
 		int found = 0;
 		rd_kafka_header_get_all(hs, i, &name, &val, &sz);
-		if (strcmp(name, opt_header) == 0)
+		if (strcmp(name, opt_header) == 0 || (opt_epoch_header != NULL && strcmp(name, opt_epoch_header) == 0))
 			continue;
 		others++;
 		for (int k = 0; k < w->nhdrs && !found; k++) {
@@ -228,11 +232,39 @@ static const char *content_differs(const struct row *w, const rd_kafka_message_t
 }
 
 struct counts {
-	long consumed, lost, lost_sent, dup, reorder, phantom, undrained, failed, mismatch;
+	long consumed, lost, lost_sent, dup, reorder, phantom, undrained, failed, mismatch, stale;
 };
 
 static struct first *firsts;
 static int nfirsts;
+static struct first *alls; /* every delivery of a keyed row, with its epoch (--epoch-header) */
+static int nalls, capalls;
+
+static long long epoch_of(rd_kafka_headers_t *hs)
+{
+	const void *v = NULL;
+	size_t len = 0;
+	char buf[32];
+
+	if (hs == NULL || rd_kafka_header_get_last(hs, opt_epoch_header, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    v == NULL || len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return atoll(buf);
+}
+
+static void record_delivery(const struct row *w, const rd_kafka_message_t *m, rd_kafka_headers_t *hs)
+{
+	if (opt_epoch_header == NULL || w->key_null)
+		return;
+	if (nalls == capalls) {
+		capalls = capalls ? capalls * 2 : 1024;
+		if ((alls = realloc(alls, (size_t)capalls * sizeof(*alls))) == NULL)
+			die("out of memory", NULL);
+	}
+	alls[nalls++] = (struct first){ w, m->partition, (long long)m->offset, epoch_of(hs) };
+}
 
 static void see_message(struct counts *c, const rd_kafka_message_t *m)
 {
@@ -252,6 +284,7 @@ static void see_message(struct counts *c, const rd_kafka_message_t *m)
 		       id ? (int)idlen : 4, id ? (const char *)id : "none");
 		return;
 	}
+	record_delivery(w, m, hs);
 	if (w->deliveries++ > 0) {
 		c->dup++;
 		if (opt_verbose)
@@ -262,7 +295,7 @@ static void see_message(struct counts *c, const rd_kafka_message_t *m)
 		c->mismatch++;
 		printf("MISMATCH id=%lld event_id=%s: %s\n", w->id, w->event_id, diff);
 	}
-	firsts[nfirsts++] = (struct first){ w, m->partition, (long long)m->offset };
+	firsts[nfirsts++] = (struct first){ w, m->partition, (long long)m->offset, 0 };
 }
 
 static int cmp_first(const void *a, const void *b)
@@ -294,6 +327,32 @@ static void check_order(struct counts *c)
 			printf("REORDER key=%.*s id=%lld delivered after id=%lld\n", (int)f->row->key_len, f->row->key,
 			       f->row->id, p->row->id);
 		}
+	}
+}
+
+static int same_key(const struct row *a, const struct row *b)
+{
+	return strcmp(a->topic, b->topic) == 0 && a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+/* For each (topic, key), in log order, the epoch must never go down. A message without the header counts as
+ * stale: the relay under test always sends it. */
+static void check_stale(struct counts *c)
+{
+	long long max = -1;
+
+	qsort(alls, (size_t)nalls, sizeof(*alls), cmp_first);
+	for (int i = 0; i < nalls; i++) {
+		const struct first *f = &alls[i];
+		if (i == 0 || !same_key(alls[i - 1].row, f->row))
+			max = -1;
+		if (f->epoch < 0 || f->epoch < max) {
+			c->stale++;
+			printf("STALE key=%.*s id=%lld epoch=%lld delivered after epoch %lld\n", (int)f->row->key_len,
+			       f->row->key, f->row->id, f->epoch, max);
+		}
+		if (f->epoch > max)
+			max = f->epoch;
 	}
 }
 
@@ -390,7 +449,8 @@ static void tally_rows(struct counts *c)
 static void usage(void)
 {
 	fputs("usage: checker --pg CONNINFO --brokers HOST:PORT --topic T [--topic T...] [--schema S] [--table T]\n"
-	      "               [--header id] [--max-dup N] [--expect-failed N] [--drain-ms N] [--verbose]\n",
+	      "               [--header id] [--max-dup N] [--expect-failed N] [--drain-ms N] [--verbose]\n"
+	      "               [--epoch-header NAME]\n",
 	      stderr);
 	exit(2);
 }
@@ -401,7 +461,7 @@ static void parse_args(int argc, char **argv)
 		{ "pg", 1, NULL, 'p' },		  { "brokers", 1, NULL, 'b' },	   { "topic", 1, NULL, 't' },
 		{ "schema", 1, NULL, 's' },	  { "table", 1, NULL, 'T' },	   { "header", 1, NULL, 'H' },
 		{ "max-dup", 1, NULL, 'd' },	  { "expect-failed", 1, NULL, 'f' }, { "drain-ms", 1, NULL, 'w' },
-		{ "verbose", 0, NULL, 'v' },	  { NULL, 0, NULL, 0 },
+		{ "verbose", 0, NULL, 'v' },	  { "epoch-header", 1, NULL, 'e' }, { NULL, 0, NULL, 0 },
 	};
 	int ch;
 
@@ -420,6 +480,7 @@ static void parse_args(int argc, char **argv)
 		case 'f': opt_expect_failed = atoi(optarg); break;
 		case 'w': opt_drain_ms = atoi(optarg); break;
 		case 'v': opt_verbose = 1; break;
+		case 'e': opt_epoch_header = optarg; break;
 		default: usage();
 		}
 	}
@@ -446,11 +507,12 @@ int main(int argc, char **argv)
 	consume_all(&c);
 	tally_rows(&c);
 	check_order(&c);
-	ok = c.lost == 0 && c.reorder == 0 && c.phantom == 0 && c.undrained == 0 && c.mismatch == 0 &&
+	check_stale(&c);
+	ok = c.lost == 0 && c.reorder == 0 && c.phantom == 0 && c.undrained == 0 && c.mismatch == 0 && c.stale == 0 &&
 	     c.dup <= opt_max_dup && c.failed == opt_expect_failed;
 	printf("checker: events=%d consumed=%ld LOST=%ld LOST_SENT=%ld DUP=%ld REORDER=%ld PHANTOM=%ld UNDRAINED=%ld "
-	       "MISMATCH=%ld FAILED=%ld (expected %d) -> %s\n",
-	       nrows, c.consumed, c.lost, c.lost_sent, c.dup, c.reorder, c.phantom, c.undrained, c.mismatch, c.failed,
-	       opt_expect_failed, ok ? "ok" : "FAIL");
+	       "MISMATCH=%ld STALE=%ld FAILED=%ld (expected %d) -> %s\n",
+	       nrows, c.consumed, c.lost, c.lost_sent, c.dup, c.reorder, c.phantom, c.undrained, c.mismatch, c.stale,
+	       c.failed, opt_expect_failed, ok ? "ok" : "FAIL");
 	return ok ? 0 : 1;
 }
