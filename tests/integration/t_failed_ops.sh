@@ -49,14 +49,25 @@ t_stop_relay
 t_expect_eq "$(t_sql "SELECT count(*) FROM outbox_lag")" 0 "outbox_lag empty when all sent"
 t_check
 
-# A table still at schema version 1 keeps being relayed by this binary (version 2 only adds the view).
+# A table still at schema version 1: ordering by key (the default) needs the buckets of version 4, so the relay
+# refuses to start and says what to do; with ordering = "none" this binary keeps relaying it.
 t_db "${T_NAME}_v1"
 psql -qX -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -1 -f sql/001_outbox.sql "$T_CONNINFO" >/dev/null
-cat >"$T_DIR/v1.conf" <<CONF
+cat >"$T_DIR/v1-key.conf" <<CONF
 postgres: { conninfo = "$T_CONNINFO"; };
 kafka: { brokers = "$H_KAFKA_BROKERS"; };
 CONF
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'v1', 'on a version 1 table'::bytea)" >/dev/null
+rc=0
+"$OUTBOXD" run -c "$T_DIR/v1-key.conf" >"$T_DIR/v1-key.log" 2>&1 || rc=$?
+t_expect_eq "$rc" 78 "exit status with ordering key on a version 1 table"
+t_expect_grep "$T_DIR/v1-key.log" 'needs version 4 (run: outboxd schema install, or set relay.ordering'
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL")" 1 "rows pending after the refusal"
+cat >"$T_DIR/v1.conf" <<CONF
+postgres: { conninfo = "$T_CONNINFO"; };
+kafka: { brokers = "$H_KAFKA_BROKERS"; };
+relay: { ordering = "none"; };
+CONF
 t_start_relay "$T_DIR/v1.conf" "$T_DIR/relay-v1.log"
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 30 || t_fail "version 1 table not relayed"
 t_stop_relay

@@ -13,7 +13,8 @@ CONF
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'k' || (i % 4), convert_to('a' || i, 'UTF8')) FROM generate_series(1, 100) i" >/dev/null
 t_start_relay "$T_DIR/o.conf" "$T_DIR/relay.log"
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 30 || t_fail "not relayed with the first host down"
-t_expect_eq "$(psql -qtAX -d "$T_DB" -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'relay' AND application_name = 'outboxd'")" 1 "relay session"
+# Two sessions through the list: the one that claims and marks, and the heartbeat's (ordering by key).
+t_expect_eq "$(psql -qtAX -d "$T_DB" -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'relay' AND application_name = 'outboxd'")" 2 "relay sessions"
 harness_restart_pg immediate
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'k' || (i % 4), convert_to('b' || i, 'UTF8')) FROM generate_series(1, 100) i" >/dev/null
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 60 || { tail -n 20 "$T_DIR/relay.log"; t_fail "not relayed after the restart"; }
