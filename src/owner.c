@@ -122,7 +122,11 @@ void owner_heartbeat(struct owner *o, const struct pg *claim)
 	}
 	o->have_members = 1;
 	o->fresh = 1;
-	o->fenced_now |= o->members.fenced[0] != '\0';
+	if (o->members.fenced[0] != '\0') {
+		/* Take the fenced peer's buckets a little later, not a whole heartbeat: see owner_rebalance. */
+		o->fenced_now = 1;
+		o->next_hb_ms = now + o->cfg->heartbeat_ms / 4;
+	}
 	if (o->members.registered && pg_connected(claim))
 		o->lease_from_ms = now;
 	log_membership(o);
@@ -197,8 +201,9 @@ int owner_rebalance(struct owner *o, struct pg *claim)
 	share = fair_share(o);
 	if (o->n_owned > share)
 		return give_back(o, claim, o->n_owned - share);
-	/* A peer fenced just now may still be finishing a batch it claimed before it froze: its buckets are taken
-	 * one heartbeat later, so anything it publishes on waking lands before our first message. */
+	/* A peer fenced just now may wake and publish the batch it claimed before it froze (its lease looked fresh
+	 * to it until its session died): its buckets are taken at the next, early, heartbeat, so anything it
+	 * publishes on waking lands before our first message of those keys. */
 	if (o->n_owned < share && !fenced && owner_lease_valid(o))
 		return take(o, claim, share - o->n_owned);
 	return 0;

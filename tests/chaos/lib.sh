@@ -43,9 +43,11 @@ c_writers_stop() {
 	wait "$C_WRITERS_PID" 2>/dev/null || true
 }
 
-# A backlog of N rows over K keys, so that a relay started now is busy for a while.
-c_backlog() { # rows keys
-	t_sql "SELECT outbox_enqueue('$T_TOPIC', 'key-' || (g % $2), convert_to(repeat('p', 100) || g, 'UTF8'), '{\"h\": \"v\"}') FROM generate_series(1, $1) g" >/dev/null
+# A backlog of N rows over K keys, so that a relay started now is busy for a while. While writers run, give a
+# key prefix of its own: one long statement takes its ids before the writers' later rows of a shared key commit,
+# which would be out of id order on purpose (README: applications serialise writes per key).
+c_backlog() { # rows keys [key-prefix]
+	t_sql "SELECT outbox_enqueue('$T_TOPIC', '${3:-key-}' || (g % $2), convert_to(repeat('p', 100) || g, 'UTF8'), '{\"h\": \"v\"}') FROM generate_series(1, $1) g" >/dev/null
 }
 
 # Waits until nothing is pending, up to N seconds; fails otherwise.

@@ -5,8 +5,10 @@
  *   REORDER    first deliveries of a key not in id order         UNDRAINED  rows neither sent nor failed
  *   MISMATCH   first deliveries whose topic/key/payload/headers differ from the row
  *   FAILED     rows marked failed (compared with --expect-failed)
+ *   (--no-order: REORDER is counted but does not fail the check, for relay.ordering = "none")
  *   STALE      (with --epoch-header) deliveries of a key whose ownership epoch is lower than one already
- *              delivered for that key: a replaced relay publishing after its successor
+ *              delivered for that key: a replaced relay publishing after its successor; at most --max-stale,
+ *              and none of them may be the event's first delivery (STALE_FIRST)
  * Exit 0 when all are zero (DUP at most --max-dup, FAILED equal to --expect-failed), 1 otherwise, 2 on error. */
 #include <getopt.h>
 #include <libpq-fe.h>
@@ -39,6 +41,7 @@ struct first {
 	int partition;
 	long long offset;
 	long long epoch;
+	int is_first; /* the event's first delivery */
 };
 
 static struct row *rows;
@@ -47,6 +50,8 @@ static struct row **by_event; /* sorted by event_id */
 
 static const char *opt_pg, *opt_brokers, *opt_schema = "public", *opt_table = "outbox", *opt_header = "id";
 static const char *opt_epoch_header;
+static int opt_no_order; /* relay.ordering = "none": count REORDER, do not fail on it */
+static int opt_max_stale;
 static const char *opt_topics[16];
 static int opt_ntopics, opt_max_dup, opt_expect_failed, opt_drain_ms = 60000, opt_verbose;
 
@@ -232,7 +237,7 @@ static const char *content_differs(const struct row *w, const rd_kafka_message_t
 }
 
 struct counts {
-	long consumed, lost, lost_sent, dup, reorder, phantom, undrained, failed, mismatch, stale;
+	long consumed, lost, lost_sent, dup, reorder, phantom, undrained, failed, mismatch, stale, stale_first;
 };
 
 static struct first *firsts;
@@ -263,7 +268,7 @@ static void record_delivery(const struct row *w, const rd_kafka_message_t *m, rd
 		if ((alls = realloc(alls, (size_t)capalls * sizeof(*alls))) == NULL)
 			die("out of memory", NULL);
 	}
-	alls[nalls++] = (struct first){ w, m->partition, (long long)m->offset, epoch_of(hs) };
+	alls[nalls++] = (struct first){ w, m->partition, (long long)m->offset, epoch_of(hs), w->deliveries == 0 };
 }
 
 static void see_message(struct counts *c, const rd_kafka_message_t *m)
@@ -295,7 +300,7 @@ static void see_message(struct counts *c, const rd_kafka_message_t *m)
 		c->mismatch++;
 		printf("MISMATCH id=%lld event_id=%s: %s\n", w->id, w->event_id, diff);
 	}
-	firsts[nfirsts++] = (struct first){ w, m->partition, (long long)m->offset, 0 };
+	firsts[nfirsts++] = (struct first){ w, m->partition, (long long)m->offset, 0, 1 };
 }
 
 static int cmp_first(const void *a, const void *b)
@@ -348,8 +353,10 @@ static void check_stale(struct counts *c)
 			max = -1;
 		if (f->epoch < 0 || f->epoch < max) {
 			c->stale++;
-			printf("STALE key=%.*s id=%lld epoch=%lld delivered after epoch %lld\n", (int)f->row->key_len,
-			       f->row->key, f->row->id, f->epoch, max);
+			c->stale_first += f->is_first;
+			if (opt_verbose || f->is_first || c->stale <= 5)
+				printf("STALE key=%.*s id=%lld epoch=%lld delivered after epoch %lld%s\n", (int)f->row->key_len,
+				       f->row->key, f->row->id, f->epoch, max, f->is_first ? " (first delivery)" : " (a duplicate)");
 		}
 		if (f->epoch > max)
 			max = f->epoch;
@@ -450,7 +457,7 @@ static void usage(void)
 {
 	fputs("usage: checker --pg CONNINFO --brokers HOST:PORT --topic T [--topic T...] [--schema S] [--table T]\n"
 	      "               [--header id] [--max-dup N] [--expect-failed N] [--drain-ms N] [--verbose]\n"
-	      "               [--epoch-header NAME]\n",
+	      "               [--epoch-header NAME] [--max-stale N] [--no-order]\n",
 	      stderr);
 	exit(2);
 }
@@ -461,7 +468,9 @@ static void parse_args(int argc, char **argv)
 		{ "pg", 1, NULL, 'p' },		  { "brokers", 1, NULL, 'b' },	   { "topic", 1, NULL, 't' },
 		{ "schema", 1, NULL, 's' },	  { "table", 1, NULL, 'T' },	   { "header", 1, NULL, 'H' },
 		{ "max-dup", 1, NULL, 'd' },	  { "expect-failed", 1, NULL, 'f' }, { "drain-ms", 1, NULL, 'w' },
-		{ "verbose", 0, NULL, 'v' },	  { "epoch-header", 1, NULL, 'e' }, { NULL, 0, NULL, 0 },
+		{ "verbose", 0, NULL, 'v' },	  { "epoch-header", 1, NULL, 'e' }, { "no-order", 0, NULL, 'o' },
+		{ "max-stale", 1, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
@@ -481,6 +490,8 @@ static void parse_args(int argc, char **argv)
 		case 'w': opt_drain_ms = atoi(optarg); break;
 		case 'v': opt_verbose = 1; break;
 		case 'e': opt_epoch_header = optarg; break;
+		case 'o': opt_no_order = 1; break;
+		case 'S': opt_max_stale = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -508,11 +519,12 @@ int main(int argc, char **argv)
 	tally_rows(&c);
 	check_order(&c);
 	check_stale(&c);
-	ok = c.lost == 0 && c.reorder == 0 && c.phantom == 0 && c.undrained == 0 && c.mismatch == 0 && c.stale == 0 &&
+	ok = c.lost == 0 && (c.reorder == 0 || opt_no_order) && c.phantom == 0 && c.undrained == 0 && c.mismatch == 0 && c.stale <= opt_max_stale &&
+	     c.stale_first == 0 &&
 	     c.dup <= opt_max_dup && c.failed == opt_expect_failed;
 	printf("checker: events=%d consumed=%ld LOST=%ld LOST_SENT=%ld DUP=%ld REORDER=%ld PHANTOM=%ld UNDRAINED=%ld "
-	       "MISMATCH=%ld STALE=%ld FAILED=%ld (expected %d) -> %s\n",
+	       "MISMATCH=%ld STALE=%ld STALE_FIRST=%ld FAILED=%ld (expected %d) -> %s\n",
 	       nrows, c.consumed, c.lost, c.lost_sent, c.dup, c.reorder, c.phantom, c.undrained, c.mismatch, c.stale,
-	       c.failed, opt_expect_failed, ok ? "ok" : "FAIL");
+	       c.stale_first, c.failed, opt_expect_failed, ok ? "ok" : "FAIL");
 	return ok ? 0 : 1;
 }
