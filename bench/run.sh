@@ -4,7 +4,9 @@
 #      publish and mark them all;
 #   2. the SQL ceiling: outboxd's claim and mark statements looped inside PostgreSQL (bench/ceiling.sql) over a
 #      table of the same shape and size, no Kafka;
-#   5. outboxd's peak RSS (VmHWM) during the drain.
+#   5. outboxd's peak RSS (VmHWM) during the drain;
+#   7. scale-out: BENCH_SCALE_EVENTS (default 200,000) drained by 1, 2 and 3 relays, with relay.ordering "key"
+#      (buckets) and "none" (SKIP LOCKED), so the cost and benefit of per-key order are visible.
 # Not measured yet (issue 4): steady-rate latency, growth with a long transaction open, Debezium.
 set -u
 cd "$(dirname "$0")/.."
@@ -69,9 +71,47 @@ wait "$relay"
 drain_eps=$((N * 1000 / (drain_ms > 0 ? drain_ms : 1)))
 ratio=$(awk -v a="$drain_eps" -v b="$ceiling_eps" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
 
+# 7. scale-out. The relays start on an empty table and settle their buckets first; the backlog then becomes
+# visible at once (one INSERT ... SELECT from a staging table), and the clock runs from its COMMIT.
+SN=${BENCH_SCALE_EVENTS:-200000}
+sql "CREATE TABLE staging AS SELECT topic, key, payload, headers FROM outbox LIMIT 0"
+sql "INSERT INTO staging SELECT 'bench', 'key-' || (g % 1000), decode(repeat(lpad(to_hex(g % 256), 2, '0'), 1024), 'hex'),
+     '{\"type\": \"bench\"}' FROM generate_series(1, $SN) g"
+scale_rows=
+scale_drain() { # ordering relays
+	local pids= i t0 ms
+	sql "TRUNCATE outbox" && sql "VACUUM ANALYZE outbox"
+	sed "s/^log:/relay: { ordering = \"$1\"; };\nlog:/" "$conf" >"$H_TMP/scale.conf"
+	for i in $(seq 1 "$2"); do
+		"$OUTBOXD" run -c "$H_TMP/scale.conf" 2>>"$H_TMP/scale-$1-$2.log" &
+		pids="$pids $!"
+	done
+	if [ "$1" = key ]; then
+		for i in $(seq 1 100); do
+			[ "$(sql "SELECT count(*) FROM (SELECT pid, count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2
+			       AND granted GROUP BY 1 HAVING count(*) >= 64 / $2) s")" = "$2" ] && break
+			sleep 0.1
+		done
+	else
+		sleep 1
+	fi
+	sql "INSERT INTO outbox (topic, key, payload, headers) SELECT * FROM staging"
+	t0=$(now_ms)
+	while [ "$(sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")" != 0 ]; do sleep 0.1; done
+	ms=$(($(now_ms) - t0))
+	kill -TERM $pids
+	wait $pids
+	scale_rows="$scale_rows$(printf '%-34s %12s %10s' "7. drain, ordering=$1, $2 relay(s)" $((SN * 1000 / (ms > 0 ? ms : 1))) "$ms")\n"
+}
+echo "bench: scale-out, $SN events per run"
+for mode in key none; do
+	for r in 1 2 3; do scale_drain "$mode" "$r"; done
+done
+
 printf '\n%-34s %12s %10s\n' workload events/s ms
 printf '%-34s %12s %10s\n' "1. outboxd backlog drain" "$drain_eps" "$drain_ms"
 printf '%-34s %12s %10s\n' "2. SQL ceiling (claim+mark)" "$ceiling_eps" "$ceiling_ms"
 printf '%-34s %12s\n' "   outboxd / ceiling" "$ratio"
 printf '%-34s %12s\n' "5. outboxd peak RSS (kB)" "$peak"
+printf "$scale_rows"
 echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio p50_ms=na p99_ms=na rss_kb=$peak debezium_drain_eps=na debezium_p50_ms=na debezium_rss_kb=na"

@@ -53,6 +53,12 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(cfg->log_level, LOG_INFO);
 	assert_null(cfg->pg_passfile);
 	assert_int_equal(cfg->n_kafka_props, 0);
+	assert_string_equal(cfg->ordering, "key");
+	assert_int_equal(cfg->ordering_key, 1);
+	assert_null(cfg->instance);
+	assert_null(cfg->epoch_header);
+	assert_int_equal(cfg->heartbeat_ms, 1000);
+	assert_int_equal(cfg->lease_ttl_ms, 3000);
 	config_free(cfg);
 }
 
@@ -64,7 +70,8 @@ static void every_setting_is_read(void **state)
 	(void)state;
 	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 50; poll_interval_ms = 250; delivery_timeout_ms = 5000;"
 					   " shutdown_timeout_ms = 2000; backoff_min_ms = 10; backoff_max_ms = 20;"
-					   " event_id_header = \"event-id\"; };\n"
+					   " event_id_header = \"event-id\"; ordering = \"none\"; instance = \"r1\";"
+					   " heartbeat_ms = 200; lease_ttl_ms = 600; epoch_header = \"ep\"; };\n"
 					   "log: { level = \"debug\"; stats_interval_ms = 2000; };\n",
 				   &cfg, err, sizeof(err)),
 			 0);
@@ -75,6 +82,11 @@ static void every_setting_is_read(void **state)
 	assert_int_equal(cfg->backoff_min_ms, 10);
 	assert_int_equal(cfg->backoff_max_ms, 20);
 	assert_string_equal(cfg->event_id_header, "event-id");
+	assert_int_equal(cfg->ordering_key, 0);
+	assert_string_equal(cfg->instance, "r1");
+	assert_int_equal(cfg->heartbeat_ms, 200);
+	assert_int_equal(cfg->lease_ttl_ms, 600);
+	assert_string_equal(cfg->epoch_header, "ep");
 	assert_int_equal(cfg->log_level, LOG_DEBUG);
 	assert_int_equal(cfg->stats_interval_ms, 2000);
 	config_free(cfg);
@@ -126,6 +138,9 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 		     "relay.backoff_max_ms: must not be less than relay.backoff_min_ms");
 	expect_error(MINIMAL "log: { level = \"chatty\"; };\n", ":3: log.level: \"chatty\" is not one of");
 	expect_error(MINIMAL "relay: { event_id_header = \"\"; };\n", "relay.event_id_header: must not be empty");
+	expect_error(MINIMAL "relay: { ordering = \"bykey\"; };\n", ":3: relay.ordering: \"bykey\" is not one of key, none");
+	expect_error(MINIMAL "relay: { heartbeat_ms = 2000; };\n",
+		     "relay.lease_ttl_ms: must be at least twice relay.heartbeat_ms");
 	expect_error("postgres: { conninfo = \"dbname=x\"; };\n", "kafka.brokers: required setting is missing");
 	expect_error("kafka: { brokers = \"b\"; };\n", "postgres.conninfo: required setting is missing");
 	expect_error("postgres: { conninfo = \"nonsense\"; };\nkafka: { brokers = \"b\"; };\n",
