@@ -55,7 +55,7 @@ REPLAYS  := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c)) $(REPLAYS)
 FUZZ_SECONDS ?= 60
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic \
-	$(BUILD)/tests/notifysink
+	$(BUILD)/tests/notifysink $(BUILD)/tests/consumer
 
 .PHONY: all clean check unit integration chaos chaos-short setup demo bench install tools fuzz fuzz-build
 
@@ -125,6 +125,11 @@ $(BUILD)/tests/mktopic: tests/tools/mktopic.c | $(BUILD)/tests
 $(BUILD)/tests/mockbroker: tests/tools/mockbroker.c | $(BUILD)/tests
 	@echo "  CC    $<"
 	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
+
+# The reference consumer (examples/consumer), built with the tools so the integration tests can run it.
+$(BUILD)/tests/consumer: examples/consumer/consumer.c | $(BUILD)/tests
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
 
 tools: $(TOOLS)
 

@@ -12,7 +12,7 @@ enum cli_action { CLI_COMMAND, CLI_HELP, CLI_VERSION };
 
 struct cli {
 	enum cli_action action;
-	const char *cmd;         /* run, check-config, status, schema, failed, retry */
+	const char *cmd;         /* run, check-config, status, schema, failed, retry, replay */
 	const char *sub;         /* for schema: print, install, grant; for failed: list */
 	const char *role;        /* for schema grant */
 	const char *config_path; /* points into argv or at CLI_DEFAULT_CONFIG */
@@ -21,6 +21,9 @@ struct cli {
 	int all;                    /* retry --all */
 	char **ids;                 /* retry ID...: the row ids as given (validated numbers) */
 	int n_ids;
+	const char *from_id;        /* replay --from-id: a validated number */
+	const char *since;          /* replay --since: a time PostgreSQL parses */
+	const char *topic;          /* replay --topic */
 };
 
 /* Fills *out from argv (pointers into argv; nothing allocated). Returns 0, or -1 with a one-line reason in err.

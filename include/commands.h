@@ -13,4 +13,8 @@ int cmd_failed_list(const struct config *cfg);
 int cmd_retry(const struct config *cfg, const char *const *ids, int n_ids, int all);
 int cmd_status(const struct config *cfg);
 
+/* Makes sent rows pending again, in one transaction: those with id >= from_id, or sent at or after since
+ * (exactly one is non-NULL), of topic only when given. */
+int cmd_replay(const struct config *cfg, const char *from_id, const char *since, const char *topic);
+
 #endif

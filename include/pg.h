@@ -94,6 +94,14 @@ PGresult *pg_failed_rows(struct pg *pg, char *errbuf, size_t errsize);
 int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, char *errbuf,
 		    size_t errsize);
 
+/* Replay: makes sent rows pending again, in one transaction: id >= from_id, or sent_at >= since (a time
+ * PostgreSQL parses; exactly one of the two), and topic = topic when topic is not NULL. */
+struct pg_replayed {
+	long long rows, min_id, max_id;
+};
+int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const char *topic, struct pg_replayed *out,
+		   char *errbuf, size_t errsize);
+
 /* Retention: deletes up to max_rows rows sent more than older_than_s seconds ago, in one autocommitted
  * statement through the table's purge function (schema version 3; a no-op on older tables). */
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize);

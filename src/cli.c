@@ -20,11 +20,16 @@ void cli_usage(FILE *out)
 	      "  status             pending rows, age of the oldest pending row, failed rows\n"
 	      "  failed list        the failed (parked) rows and why\n"
 	      "  retry ID...|--all  make failed rows pending again (they are re-sent)\n"
+	      "  replay --from-id N | --since TIME [--topic T]\n"
+	      "                     make sent rows pending again, to publish them once more\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE  configuration file (default " CLI_DEFAULT_CONFIG ")\n"
 	      "      --schema NAME  for `schema print` without -c: the schema (default public)\n"
 	      "      --table NAME   for `schema print` without -c: the table (default outbox)\n"
+	      "      --from-id N    for replay: rows with id N and above\n"
+	      "      --since TIME   for replay: rows sent at TIME or later (e.g. \"2026-11-29 08:00+00\")\n"
+	      "      --topic T      for replay: only rows of topic T\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      version and library versions\n"
 	      "\n"
@@ -75,13 +80,33 @@ static int parse_retry_args(struct cli *out, int n, char **ids, char *err, size_
 	return 0;
 }
 
+/* replay takes exactly one of --from-id and --since: both, or neither, could re-send far more than meant. */
+static int parse_replay_args(struct cli *out, int nargs, char *err, size_t errsize)
+{
+	static const char usage[] = "usage: outboxd replay --from-id N | --since TIME [--topic T] [-c FILE]";
+
+	if (nargs > 1 || (out->from_id == NULL) == (out->since == NULL))
+		return fail(err, errsize, usage, NULL);
+	if (out->from_id != NULL) {
+		size_t len = strlen(out->from_id);
+		if (len == 0 || len > 18 || strspn(out->from_id, "0123456789") != len)
+			return fail(err, errsize, "replay: not a row id: ", out->from_id);
+	}
+	if (out->since != NULL && out->since[0] == '\0')
+		return fail(err, errsize, "replay: --since needs a time", NULL);
+	if (out->topic != NULL && out->topic[0] == '\0')
+		return fail(err, errsize, "replay: --topic needs a topic", NULL);
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "schema", required_argument, NULL, 's' },
 		{ "table", required_argument, NULL, 't' },  { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "all", no_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
+		{ "from-id", required_argument, NULL, 'f' }, { "since", required_argument, NULL, 'S' },
+		{ "topic", required_argument, NULL, 'T' },   { NULL, 0, NULL, 0 },
 	};
 	int c, nargs;
 
@@ -105,6 +130,15 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 			break;
 		case 'a':
 			out->all = 1;
+			break;
+		case 'f':
+			out->from_id = optarg;
+			break;
+		case 'S':
+			out->since = optarg;
+			break;
+		case 'T':
+			out->topic = optarg;
 			break;
 		case 'h':
 			out->action = CLI_HELP;
@@ -130,6 +164,13 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 		out->sub = argv[optind + 1];
 		return 0;
 	}
+	if (strcmp(out->cmd, "replay") == 0) {
+		if (out->all)
+			return fail(err, errsize, "--all is only for retry", NULL);
+		return parse_replay_args(out, nargs, err, errsize);
+	}
+	if (out->from_id != NULL || out->since != NULL || out->topic != NULL)
+		return fail(err, errsize, "--from-id, --since and --topic are only for replay", NULL);
 	if (strcmp(out->cmd, "retry") == 0)
 		return parse_retry_args(out, nargs - 1, argv + optind + 1, err, errsize);
 	if (out->all)

@@ -176,6 +176,30 @@ done:
 	return rc;
 }
 
+int cmd_replay(const struct config *cfg, const char *from_id, const char *since, const char *topic)
+{
+	struct pg *pg = pg_new(cfg);
+	struct pg_replayed out;
+	char err[1024];
+	int rc;
+
+	if ((rc = connect_once(pg)) != 0)
+		goto done;
+	if ((rc = pg_replay_sent(pg, from_id, since, topic, &out, err, sizeof(err))) != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = refused_status(rc);
+		goto done;
+	}
+	if (out.rows == 0)
+		printf("replayed 0 rows of %s.%s: no sent row matched\n", cfg->pg_schema, cfg->pg_table);
+	else
+		printf("replayed %lld rows of %s.%s (ids %lld to %lld): they are pending again and will be published once more\n",
+		       out.rows, cfg->pg_schema, cfg->pg_table, out.min_id, out.max_id);
+done:
+	pg_free(pg);
+	return rc;
+}
+
 /* Who relays the table: each relay in the heartbeat table, then each bucket's owner, epoch and lag. */
 static int print_ownership(struct pg *pg)
 {

@@ -55,6 +55,8 @@ static int dispatch(const struct cli *cli)
 		rc = cmd_failed_list(cfg);
 	else if (strcmp(cli->cmd, "retry") == 0)
 		rc = cmd_retry(cfg, (const char *const *)cli->ids, cli->n_ids, cli->all);
+	else if (strcmp(cli->cmd, "replay") == 0)
+		rc = cmd_replay(cfg, cli->from_id, cli->since, cli->topic);
 	else if (strcmp(cli->sub, "install") == 0)
 		rc = cmd_schema_install(cfg);
 	else

@@ -803,6 +803,35 @@ done:
 	return rc;
 }
 
+int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const char *topic, struct pg_replayed *out,
+		   char *errbuf, size_t errsize)
+{
+	const char *params[2] = { from_id ? from_id : since, topic };
+	char sql[768];
+	PGresult *res;
+	int rc = PG_OK;
+
+	memset(out, 0, sizeof(*out));
+	/* Failed rows stay failed (that is retry's job); sent_at goes back to NULL, so the row is claimed again in
+	 * id order like any pending row. One statement, so it applies whole or not at all. */
+	snprintf(sql, sizeof(sql),
+		 "WITH r AS (UPDATE %s SET sent_at = NULL WHERE sent_at IS NOT NULL AND failed_at IS NULL AND %s%s"
+		 " RETURNING id) SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM r",
+		 pg->qtable, from_id ? "id >= $1::bigint" : "sent_at >= $1::timestamptz",
+		 topic ? " AND topic = $2" : "");
+	res = PQexecParams(pg->conn, sql, topic ? 2 : 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = rc_of(pg, res);
+		set_err(errbuf, errsize, "cannot replay", PQerrorMessage(pg->conn));
+	} else {
+		out->rows = atoll(PQgetvalue(res, 0, 0));
+		out->min_id = atoll(PQgetvalue(res, 0, 1));
+		out->max_id = atoll(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return rc;
+}
+
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize)
 {
 	char age[32], n[16];
