@@ -4,7 +4,7 @@
 
 #include "config.h"
 
-int cmd_run(const struct config *cfg);
+int cmd_run(struct config *cfg);
 int cmd_check_config(const struct config *cfg);
 int cmd_schema_print(const char *schema, const char *table);
 int cmd_schema_install(const struct config *cfg);

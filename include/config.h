@@ -69,6 +69,15 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 
 void config_free(struct config *cfg);
 
+/* SIGHUP: moves what may change while running from fresh (a newly loaded config of the same file) into live,
+ * in place, so every holder of live sees it; fresh gets the old values and is freed by the caller as usual.
+ * postgres.* and relay.ordering and relay.instance need a restart: they keep their live values and are named,
+ * comma-separated, in restart. Returns what changed, as CONFIG_RELOAD_* bits. */
+#define CONFIG_RELOAD_KAFKA 1 /* brokers, properties or credentials: the producer must be recreated */
+#define CONFIG_RELOAD_CLAIM 2 /* batch_size or batch_max_bytes: the claim must be prepared again */
+#define CONFIG_RELOAD_OTHER 4 /* read where used (intervals, timeouts, log level, headers) */
+int config_reload(struct config *live, struct config *fresh, char *restart, size_t restart_size);
+
 /* Prints the effective configuration in libconfig syntax; passwords and other secrets are redacted. */
 void config_print(const struct config *cfg, FILE *out);
 

@@ -47,6 +47,10 @@ int pg_connect(struct pg *pg, char *errbuf, size_t errsize);
 int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_version, char *errbuf,
 		     size_t errsize);
 
+/* SIGHUP: claims from now on take lim (prepared again at once when connected, else on the next connect). Call
+ * between batches. */
+int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *errbuf, size_t errsize);
+
 void pg_disconnect(struct pg *pg);
 int pg_connected(const struct pg *pg);
 int pg_socket(const struct pg *pg);

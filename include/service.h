@@ -5,6 +5,8 @@
 
 void service_ready(void);
 void service_stopping(void);
+/* Reloading the configuration; service_ready() says it is done (whether or not the new file was taken). */
+void service_reloading(void);
 void service_status(const char *status);
 void service_watchdog(void);
 /* Milliseconds between watchdog pings that keep systemd content (half its WatchdogSec), or 0 if none. */

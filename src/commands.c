@@ -15,7 +15,7 @@
 #include "schema.h"
 #include "version.h"
 
-int cmd_run(const struct config *cfg)
+int cmd_run(struct config *cfg)
 {
 	char q[512];
 

@@ -277,9 +277,9 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 	return prepare(pg, name, sql, filter ? 1 : 0, errbuf, errsize);
 }
 
-static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
+static int prepare_claims(struct pg *pg, char *errbuf, size_t errsize)
 {
-	char sql[2048], *fn = NULL;
+	char *fn = NULL;
 	int rc;
 
 	if (pg->nbuckets && (fn = qualified(pg, "_bucket", errbuf, errsize)) == NULL)
@@ -288,7 +288,46 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 	if (rc == PG_OK && fn != NULL)
 		rc = prepare_claim(pg, "claim_some", fn, 1, errbuf, errsize);
 	free(fn);
-	if (rc != PG_OK)
+	return rc;
+}
+
+/* The mark statements take the claimed ids as one "{1,2,...}" parameter, built in a buffer sized for a batch. */
+static int size_ids_buf(struct pg *pg, int rows, char *errbuf, size_t errsize)
+{
+	size_t need = (size_t)rows * 21 + 3;
+	char *p;
+
+	if (pg->ids_cap >= need)
+		return PG_OK;
+	if ((p = realloc(pg->ids_buf, need)) == NULL) {
+		set_err(errbuf, errsize, "cannot allocate", "out of memory");
+		return PG_ERR_QUERY;
+	}
+	pg->ids_buf = p;
+	pg->ids_cap = need;
+	return PG_OK;
+}
+
+int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *errbuf, size_t errsize)
+{
+	int rc;
+
+	pg->claim = *lim;
+	if (!pg_connected(pg))
+		return PG_OK; /* prepared with these on the next connect */
+	if ((rc = size_ids_buf(pg, lim->rows, errbuf, errsize)) != PG_OK ||
+	    (rc = exec_cmd(pg, pg->nbuckets ? "DEALLOCATE claim; DEALLOCATE claim_some" : "DEALLOCATE claim",
+			   "cannot replace the claim", errbuf, errsize)) != PG_OK)
+		return rc;
+	return prepare_claims(pg, errbuf, errsize);
+}
+
+static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[2048];
+	int rc;
+
+	if ((rc = prepare_claims(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	if (pg->schema_version >= 3 && (rc = prepare_purge(pg, errbuf, errsize)) != PG_OK)
 		return rc;
@@ -370,16 +409,7 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 	snprintf(sql, sizeof(sql), "LISTEN \"outboxd_%u\"", oid);
 	if ((rc = exec_cmd(pg, sql, "cannot LISTEN", errbuf, errsize)) != PG_OK)
 		return rc;
-	if (pg->ids_cap < (size_t)lim->rows * 21 + 3) {
-		char *p = realloc(pg->ids_buf, (size_t)lim->rows * 21 + 3);
-		if (p == NULL) {
-			set_err(errbuf, errsize, "cannot allocate", "out of memory");
-			return PG_ERR_QUERY;
-		}
-		pg->ids_buf = p;
-		pg->ids_cap = (size_t)lim->rows * 21 + 3;
-	}
-	return PG_OK;
+	return size_ids_buf(pg, lim->rows, errbuf, errsize);
 }
 
 int pg_drain_notifies(struct pg *pg)

@@ -35,11 +35,12 @@
 #define RELAY_SCHEMA_VERSION 1
 
 struct relay {
-	const struct config *cfg;
+	struct config *cfg; /* changed in place by a reload */
 	struct pg *pg;
 	struct kafka *kafka;
 	struct owner *owner; /* ordering by key: the buckets this relay may claim; NULL with ordering none */
 	int kafka_broken; /* recreate the producer before the next batch */
+	int kafka_reload; /* the same, because its settings changed */
 	struct batch *batch;
 	struct pg_claim_limits limits;
 	struct backoff backoff;
@@ -120,17 +121,25 @@ static int ensure_kafka(struct relay *r)
 {
 	char why[256];
 
-	if (r->kafka != NULL && !r->kafka_broken && !kafka_is_fatal(r->kafka, why, sizeof(why)))
+	if (r->kafka != NULL && !r->kafka_broken && !r->kafka_reload && !kafka_is_fatal(r->kafka, why, sizeof(why)))
 		return 0;
 	if (r->kafka != NULL) {
-		log_warn("recreating the Kafka producer", "reason=%s", Q(r->kafka_broken ? "undelivered reports" : why));
+		log_warn("recreating the Kafka producer", "reason=%s",
+			 Q(r->kafka_broken ? "undelivered reports" : r->kafka_reload ? "configuration reloaded" : why));
 		kafka_free(r->kafka, 0);
 		r->kafka = NULL;
 	}
-	r->kafka_broken = 0;
+	r->kafka_broken = r->kafka_reload = 0;
 	if ((r->kafka = kafka_new(r->cfg, r->err, sizeof(r->err))) == NULL) {
 		log_error("cannot create the Kafka producer", "error=%s", Q(r->err));
 		return -1;
+	}
+	if (r->limits.row_bytes != kafka_max_message_bytes(r->kafka)) {
+		r->limits.row_bytes = kafka_max_message_bytes(r->kafka);
+		if (pg_set_claim_limits(r->pg, &r->limits, r->err, sizeof(r->err)) != PG_OK) {
+			log_warn("cannot prepare the claim for the new message.max.bytes, reconnecting", "error=%s", Q(r->err));
+			pg_disconnect(r->pg);
+		}
 	}
 	return 0;
 }
@@ -334,6 +343,62 @@ static int purge_sent(struct relay *r)
 	return 1;
 }
 
+/* The claim and the batch follow batch_size and batch_max_bytes. Between batches: the batch is empty. */
+static void apply_claim_limits(struct relay *r)
+{
+	struct batch *b;
+
+	r->limits.rows = r->cfg->batch_size;
+	r->limits.bytes = r->cfg->batch_max_bytes;
+	if (r->batch->cap < r->cfg->batch_size) {
+		if ((b = batch_new(r->cfg->batch_size)) == NULL) {
+			log_warn("out of memory for the new batch size, keeping the old one", "batch_size=%d", r->batch->cap);
+			r->limits.rows = r->batch->cap;
+		} else {
+			batch_free(r->batch);
+			r->batch = b;
+		}
+	}
+	if (pg_set_claim_limits(r->pg, &r->limits, r->err, sizeof(r->err)) != PG_OK) {
+		log_warn("cannot prepare the new claim, reconnecting", "error=%s", Q(r->err));
+		pg_disconnect(r->pg); /* the next connect prepares it */
+	}
+}
+
+/* SIGHUP: an unreadable or invalid file changes nothing; otherwise what can change live does, at once or (the
+ * producer) before the next batch, and what needs a restart is named. */
+static void reload(struct relay *r)
+{
+	struct config *fresh = NULL;
+	char restart[512];
+	int changed;
+
+	service_reloading();
+	log_info("reloading the configuration", "config=%s", Q(r->cfg->path));
+	if (config_load(r->cfg->path, &fresh, r->err, sizeof(r->err)) < 0 ||
+	    kafka_check_config(fresh, r->err, sizeof(r->err)) < 0) {
+		log_warn("configuration not reloaded: the file is not valid, the running configuration stays", "error=%s",
+			 Q(r->err));
+		config_free(fresh);
+		service_ready();
+		return;
+	}
+	changed = config_reload(r->cfg, fresh, restart, sizeof(restart));
+	config_free(fresh);
+	log_set_level(r->cfg->log_level);
+	if (restart[0] != '\0')
+		log_warn("configuration reloaded without some changes: they need a restart", "settings=%s", Q(restart));
+	if (changed & CONFIG_RELOAD_CLAIM)
+		apply_claim_limits(r);
+	if (changed & CONFIG_RELOAD_KAFKA)
+		r->kafka_reload = 1;
+	backoff_init(&r->backoff, r->cfg->backoff_min_ms, r->cfg->backoff_max_ms,
+		     (uint32_t)time(NULL) ^ (uint32_t)getpid());
+	log_info("configuration reloaded", "batch_size=%d log_level=%s producer_recreated=%s", r->cfg->batch_size,
+		 log_level_name(r->cfg->log_level), (changed & CONFIG_RELOAD_KAFKA) ? "yes" : "no");
+	service_ready();
+}
+
 static void relay_loop(struct relay *r)
 {
 	while (!signals_stop_requested()) {
@@ -341,7 +406,7 @@ static void relay_loop(struct relay *r)
 
 		service_watchdog();
 		if (signals_take_reload())
-			log_warn("SIGHUP received: live reload is not supported yet, configuration unchanged", NULL);
+			reload(r);
 		if (!pg_connected(r->pg)) {
 			if (connect_pg(r) != PG_OK) {
 				log_warn("cannot reach PostgreSQL, will retry", "error=%s", Q(r->err));
@@ -402,7 +467,7 @@ static int relay_start(struct relay *r)
 	return 0;
 }
 
-int relay_run(const struct config *cfg)
+int relay_run(struct config *cfg)
 {
 	struct relay r = { .cfg = cfg };
 	int rc;

@@ -2,11 +2,22 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 void service_ready(void) { sd_notify(0, "READY=1"); }
 
 void service_stopping(void) { sd_notify(0, "STOPPING=1"); }
+
+/* systemd (Type=notify-reload, or any unit reading it) wants the monotonic time with RELOADING=1. */
+void service_reloading(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+}
 
 void service_status(const char *status) { sd_notifyf(0, "STATUS=%s", status); }
 

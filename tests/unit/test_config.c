@@ -298,6 +298,40 @@ static void credentials_are_read_and_redacted(void **state)
 	rmdir(dir);
 }
 
+/* SIGHUP: live settings move into the running config, restart-only ones stay and are named. */
+static void reload_moves_live_settings_only(void **state)
+{
+	struct config *live, *fresh;
+	char err[512], restart[256];
+	int changed;
+
+	(void)state;
+	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 10; };\n", &live, err, sizeof(err)), 0);
+	assert_int_equal(load_text("postgres: { conninfo = \"dbname=other\"; table = \"t2\"; };\n"
+				   "kafka: { brokers = \"127.0.0.1:9092\"; properties = [ \"linger.ms=1\" ]; };\n"
+				   "relay: { batch_size = 20; ordering = \"none\"; poll_interval_ms = 50; };\n"
+				   "log: { level = \"debug\"; };\n",
+				   &fresh, err, sizeof(err)),
+			 0);
+	changed = config_reload(live, fresh, restart, sizeof(restart));
+	assert_int_equal(changed, CONFIG_RELOAD_KAFKA | CONFIG_RELOAD_CLAIM | CONFIG_RELOAD_OTHER);
+	assert_string_equal(restart, "postgres.conninfo,postgres.table,relay.ordering");
+	assert_int_equal(live->batch_size, 20);
+	assert_int_equal(live->poll_interval_ms, 50);
+	assert_int_equal(live->log_level, LOG_DEBUG);
+	assert_int_equal(live->n_kafka_props, 1);
+	assert_string_equal(live->kafka_props[0].value, "1");
+	assert_string_equal(live->pg_table, "outbox");
+	assert_string_equal(live->ordering, "key");
+	assert_int_equal(fresh->n_kafka_props, 0); /* the old values, freed with fresh */
+	config_free(fresh);
+	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 20; poll_interval_ms = 50; };\n"
+					   "kafka: { properties = [ \"linger.ms=1\" ]; };\nlog: { level = \"debug\"; };\n",
+				   &fresh, err, sizeof(err)),
+			 -1); /* kafka given twice: a file that does not load never reaches config_reload */
+	config_free(live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +343,7 @@ int main(void)
 		cmocka_unit_test(secret_property_names),
 		cmocka_unit_test(hostile_files_are_refused),
 		cmocka_unit_test(credentials_are_read_and_redacted),
+		cmocka_unit_test(reload_moves_live_settings_only),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
