@@ -7,6 +7,7 @@ BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share/outboxd
 SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+MANDIR   ?= $(PREFIX)/share/man
 
 CC       ?= cc
 SANITIZE ?=
@@ -177,8 +178,11 @@ demo: setup all tools
 # ---------------------------------------------------------------- install
 
 install: $(BUILD)/outboxd
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(SYSCONFDIR)/outboxd $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(SYSCONFDIR)/outboxd $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BUILD)/outboxd $(DESTDIR)$(BINDIR)/outboxd
+	install -m 644 man/outboxd.8 $(DESTDIR)$(MANDIR)/man8/outboxd.8
+	install -m 644 man/outboxd.conf.5 $(DESTDIR)$(MANDIR)/man5/outboxd.conf.5
 	install -m 644 $(SQL_ALL) $(DESTDIR)$(DATADIR)/sql/
 	install -m 644 examples/outboxd.conf $(DESTDIR)$(DATADIR)/outboxd.conf.example
 	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf || \
