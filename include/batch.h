@@ -59,6 +59,9 @@ void batch_set_state(struct outbox_row *row, enum row_state state, const char *r
  * become ROW_TRANSIENT. Returns how many were held back. Rows without a key carry no order. */
 int batch_hold_back_keys(struct batch *b);
 
+/* 1 if an earlier row of row i's (topic, key) in this batch is ROW_PERMANENT. */
+int batch_key_failed_before(const struct batch *b, int i);
+
 /* Counts rows in a state. */
 int batch_count(const struct batch *b, enum row_state state);
 

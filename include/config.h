@@ -44,6 +44,8 @@ struct config {
 	int backoff_min_ms;
 	int backoff_max_ms;
 	char *event_id_header;
+	char *on_permanent_error; /* "park" or "block_key" */
+	int block_key;            /* on_permanent_error is "block_key" */
 	char *ordering;   /* "key" or "none" */
 	int ordering_key; /* ordering is "key" */
 	char *instance;   /* NULL: HOSTNAME:PID */
@@ -74,7 +76,7 @@ void config_free(struct config *cfg);
  * postgres.* and relay.ordering and relay.instance need a restart: they keep their live values and are named,
  * comma-separated, in restart. Returns what changed, as CONFIG_RELOAD_* bits. */
 #define CONFIG_RELOAD_KAFKA 1 /* brokers, properties or credentials: the producer must be recreated */
-#define CONFIG_RELOAD_CLAIM 2 /* batch_size or batch_max_bytes: the claim must be prepared again */
+#define CONFIG_RELOAD_CLAIM 2 /* batch_size, batch_max_bytes, on_permanent_error: the claim is prepared again */
 #define CONFIG_RELOAD_OTHER 4 /* read where used (intervals, timeouts, log level, headers) */
 int config_reload(struct config *live, struct config *fresh, char *restart, size_t restart_size);
 

@@ -2,7 +2,7 @@
 -- every schema install or upgrade (re-running is harmless):
 --   outboxd schema grant outboxd_relay -c /etc/outboxd/outboxd.conf
 --   psql -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -v role=outboxd_relay -1 -f sql/grant_relay.sql
--- The relay reads every column of the outbox, writes only the four that record an outcome, reads the schema
+-- The relay reads every column of the outbox, writes only the five that record an outcome, reads the schema
 -- version, removes sent rows only through <table>_purge, and owns nothing: no DDL, no INSERT or DELETE, no other
 -- table but the two small tables through which relays share the outbox (schema version 4). LISTEN, advisory
 -- locks and ending a peer's session (pg_terminate_backend, allowed between sessions of the same role) need no
@@ -21,12 +21,12 @@
 
 GRANT USAGE ON SCHEMA :"schema" TO :"role";
 GRANT SELECT (table_name, version) ON :"schema".outboxd_schema TO :"role";
-GRANT SELECT (id, event_id, topic, key, payload, headers, created_at, sent_at, failed_at, attempts, last_error)
-    ON :"schema".:"table" TO :"role";
+GRANT SELECT (id, event_id, topic, key, payload, headers, created_at, sent_at, failed_at, attempts, last_error,
+    next_attempt_at) ON :"schema".:"table" TO :"role";
 -- SELECT ... FOR UPDATE needs UPDATE on a column too; these are the outcome columns it marks.
-GRANT UPDATE (sent_at, failed_at, attempts, last_error) ON :"schema".:"table" TO :"role";
+GRANT UPDATE (sent_at, failed_at, attempts, last_error, next_attempt_at) ON :"schema".:"table" TO :"role";
 -- Retention: the purge function deletes only rows sent long enough ago; the role gets no DELETE of its own.
--- (Needs schema version 4: run `outboxd schema install` first.)
+-- (Needs the latest schema version: run `outboxd schema install` first.)
 GRANT EXECUTE ON FUNCTION :"schema".:"table_purge"(interval, integer) TO :"role";
 -- Bucket ownership: a relay bumps a bucket's epoch when it takes it, and keeps its own heartbeat row.
 GRANT SELECT, UPDATE (epoch, owner, taken_at) ON :"schema".:"table_buckets" TO :"role";

@@ -73,6 +73,19 @@ int batch_hold_back_keys(struct batch *b)
 	return held;
 }
 
+int batch_key_failed_before(const struct batch *b, int i)
+{
+	const struct outbox_row *r = &b->rows[i];
+
+	if (r->key == NULL)
+		return 0;
+	for (int j = 0; j < i; j++) {
+		if (b->rows[j].state == ROW_PERMANENT && b->rows[j].key != NULL && same_key(&b->rows[j], r))
+			return 1;
+	}
+	return 0;
+}
+
 int batch_count(const struct batch *b, enum row_state state)
 {
 	int n = 0;

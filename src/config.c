@@ -57,6 +57,9 @@ static const struct setting settings[] = {
 	{ "relay", "backoff_min_ms", ST_INT, OFF(backoff_min_ms), 0, 1, 600000, 100, NULL, 0 },
 	{ "relay", "backoff_max_ms", ST_INT, OFF(backoff_max_ms), 0, 1, 3600000, 30000, NULL, 0 },
 	{ "relay", "event_id_header", ST_STRING, OFF(event_id_header), 0, 0, 0, 0, "id", 255 },
+	/* "park": a row that can never be delivered is marked failed and later rows of its key flow on;
+	 * "block_key": they wait until it is retried (schema version 5). */
+	{ "relay", "on_permanent_error", ST_STRING, OFF(on_permanent_error), 0, 0, 0, 0, "park", 16 },
 	/* "key": relays share the table by buckets of keys, so per-key order holds with any number of them;
 	 * "none": every relay claims any row (SKIP LOCKED), for the most parallel throughput without order. */
 	{ "relay", "ordering", ST_STRING, OFF(ordering), 0, 0, 0, 0, "key", 16 },
@@ -248,9 +251,11 @@ int config_reload(struct config *live, struct config *fresh, char *restart, size
 		}
 		swap_setting(live, fresh, s);
 		props_done |= is_props;
+		live->block_key = strcmp(live->on_permanent_error, "block_key") == 0;
 		if (strcmp(s->group, "kafka") == 0)
 			changed |= CONFIG_RELOAD_KAFKA;
-		else if (strcmp(s->name, "batch_size") == 0 || strcmp(s->name, "batch_max_bytes") == 0)
+		else if (strcmp(s->name, "batch_size") == 0 || strcmp(s->name, "batch_max_bytes") == 0 ||
+			 strcmp(s->name, "on_permanent_error") == 0)
 			changed |= CONFIG_RELOAD_CLAIM;
 		else
 			changed |= CONFIG_RELOAD_OTHER;
@@ -530,6 +535,10 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 		return fail_at(ld, config_lookup(lc, "relay.ordering"), "relay.ordering",
 			       "\"%s\" is not one of key, none", cfg->ordering);
 	cfg->ordering_key = strcmp(cfg->ordering, "key") == 0;
+	if (strcmp(cfg->on_permanent_error, "park") != 0 && strcmp(cfg->on_permanent_error, "block_key") != 0)
+		return fail_at(ld, config_lookup(lc, "relay.on_permanent_error"), "relay.on_permanent_error",
+			       "\"%s\" is not one of park, block_key", cfg->on_permanent_error);
+	cfg->block_key = strcmp(cfg->on_permanent_error, "block_key") == 0;
 	if (cfg->lease_ttl_ms < 2 * cfg->heartbeat_ms)
 		return fail_at(ld, config_lookup(lc, "relay.lease_ttl_ms"), "relay.lease_ttl_ms",
 			       "must be at least twice relay.heartbeat_ms");

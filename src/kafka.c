@@ -321,18 +321,25 @@ static int kafka_produce_row_at(struct kafka *k, struct batch *b, int i, int64_t
 
 int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
 {
-	int produced = 0;
+	int produced = 0, refused = 0;
 
 	b->generation++;
 	b->outstanding = 0;
 	k->batch = b;
 	for (int i = 0; i < b->n; i++) {
 		int rc;
+		refused += b->rows[i].state == ROW_PERMANENT;
 		if (b->rows[i].state != ROW_PENDING)
 			continue;
+		/* block_key: a row refused before it was sent holds back the later rows of its key in this batch too. */
+		if (refused > 0 && k->cfg->block_key && batch_key_failed_before(b, i)) {
+			batch_set_state(&b->rows[i], ROW_TRANSIENT, "held back: an earlier event of this key failed (block_key)");
+			continue;
+		}
 		if ((rc = kafka_produce_row_at(k, b, i, deadline_ms)) < 0)
 			return produced; /* the rest stay PENDING and unproduced */
 		produced += rc;
+		refused += b->rows[i].state == ROW_PERMANENT;
 	}
 	return produced;
 }

@@ -243,14 +243,33 @@ static int prepare_purge(struct pg *pg, char *errbuf, size_t errsize)
 	return prepare(pg, "purge", sql, 2, errbuf, errsize);
 }
 
+/* Schema version 5: a row waits while its next attempt is not due, and so does every later row of its (topic,
+ * key), which would otherwise overtake it; with block_key, a failed row holds its key back too. The subquery
+ * repeats the blockers index's predicate so that it probes that (tiny) index, and says nothing of failed_at in
+ * park mode (a failed row has no next attempt): were it to imply the pending index's predicate, the planner,
+ * misled by a queue table's stale statistics, walks the whole pending index for every claimed row (measured: 6 s
+ * for a claim of 500 with 60,000 pending, against 1.6 ms). */
+static void add_blocking(struct pg *pg, char *where, size_t size)
+{
+	size_t o = strlen(where);
+
+	snprintf(where + o, size - o,
+		 " AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= now()) AND NOT EXISTS (SELECT 1 FROM %s b"
+		 " WHERE b.topic = t.topic AND b.key = t.key AND b.id < t.id AND b.sent_at IS NULL"
+		 " AND (b.next_attempt_at IS NOT NULL OR b.failed_at IS NOT NULL) AND %s)",
+		 pg->qtable,
+		 pg->cfg->block_key ? "(b.failed_at IS NOT NULL OR b.next_attempt_at > now())" : "b.next_attempt_at > now()");
+}
+
 /* The claim: with filter, only rows of the buckets in $1 (an int[]). */
 static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn, int filter, char *errbuf,
 			 size_t errsize)
 {
-	char sql[2560], bucket[400], where[400];
+	char sql[3072], bucket[400], where[1024];
 
 	/* Locks up to rows rows in id order, then returns the prefix whose bytes start below the budget and never
-	 * the data of a row above row_bytes (it is parked unread). octet_length and pg_column_size read the stored
+	 * the payload and headers of a row above row_bytes (it is parked unread; its key comes when under 4 KB, so
+	 * that the parked row can hold back the later rows of its key in the same batch). octet_length and pg_column_size read the stored
 	 * size without detoasting; rows left out are never sent to us, stay locked until COMMIT and come first in
 	 * the next batch. The three limits are validated integers from the config, written into the statement so
 	 * its cached plan is made for them. With ordering by key, a relay owns its buckets alone, so it waits for
@@ -262,15 +281,18 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 	where[0] = '\0';
 	if (filter)
 		snprintf(where, sizeof(where), " AND %s(key, id) = ANY($1::integer[])", bucket_fn);
+	if (pg->schema_version >= 5)
+		add_blocking(pg, where, sizeof(where));
 	snprintf(sql, sizeof(sql),
-		 "SELECT id, event_id, topic, CASE WHEN size <= %3$d THEN key END, CASE WHEN size <= %3$d THEN payload END,"
+		 "SELECT id, event_id, topic, CASE WHEN size <= %3$d OR octet_length(key) <= 4096 THEN key END,"
+		 "  CASE WHEN size <= %3$d THEN payload END,"
 		 "  CASE WHEN size <= %3$d THEN headers END, created_at, attempts, size, claimed, bucket"
 		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
 		 "  (SELECT *, CASE WHEN size <= %3$d THEN size::int ELSE 0 END AS bytes FROM"
 		 "   (SELECT id, event_id, topic, key, payload, headers, created_at, attempts,"
 		 "     (coalesce(octet_length(key), 0) + coalesce(octet_length(payload), 0)"
 		 "      + coalesce(pg_column_size(headers), 0))::bigint AS size, %5$s AS bucket"
-		 "    FROM %4$s WHERE sent_at IS NULL AND failed_at IS NULL%6$s ORDER BY id LIMIT %1$d FOR UPDATE%7$s) c) s) w"
+		 "    FROM %4$s t WHERE sent_at IS NULL AND failed_at IS NULL%6$s ORDER BY id LIMIT %1$d FOR UPDATE%7$s) c) s) w"
 		 " WHERE before < %2$d ORDER BY id",
 		 pg->claim.rows, pg->claim.bytes, pg->claim.row_bytes, pg->qtable, bucket, where,
 		 pg->nbuckets ? "" : " SKIP LOCKED");
@@ -335,13 +357,24 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 	if ((rc = prepare(pg, "mark_sent", sql, 1, errbuf, errsize)) != PG_OK)
 		return rc;
 	snprintf(sql, sizeof(sql),
-		 "UPDATE %s SET failed_at = now(), attempts = attempts + 1, last_error = $2 WHERE id = $1::bigint",
-		 pg->qtable);
+		 "UPDATE %s SET failed_at = now(), attempts = attempts + 1, last_error = $2%s WHERE id = $1::bigint",
+		 pg->qtable, pg->schema_version >= 5 ? ", next_attempt_at = NULL" : "");
 	if ((rc = prepare(pg, "mark_failed", sql, 2, errbuf, errsize)) != PG_OK)
 		return rc;
-	snprintf(sql, sizeof(sql),
-		 "UPDATE %s SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])", pg->qtable);
-	return prepare(pg, "mark_retry", sql, 2, errbuf, errsize);
+	/* Version 5 schedules the next attempt in the row: min * 2^attempts, capped at max, times a random factor
+	 * in [0.5, 1) so that rows failed together do not all come back at once. */
+	if (pg->schema_version >= 5)
+		snprintf(sql, sizeof(sql),
+			 "UPDATE %s SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() +"
+			 " least($4::float8, $3::float8 * 2 ^ least(attempts, 30)) * (0.5 + random() / 2)"
+			 " * interval '1 millisecond' WHERE id = ANY($1::bigint[])",
+			 pg->qtable);
+	else
+		snprintf(sql, sizeof(sql),
+			 "UPDATE %s SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])"
+			 " AND $3::text IS NOT NULL AND $4::text IS NOT NULL",
+			 pg->qtable);
+	return prepare(pg, "mark_retry", sql, 4, errbuf, errsize);
 }
 
 /* With ordering by key, the table must have buckets (schema version 4): their number is the rows of
@@ -391,6 +424,13 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 	if ((rc = check_table(pg, need_version, &oid, errbuf, errsize)) != PG_OK)
 		return rc;
 	pg->table_oid = oid;
+	if (pg->cfg->block_key && pg->schema_version < 5) {
+		snprintf(errbuf, errsize,
+			 "table %s is at schema version %d; relay.on_permanent_error = \"block_key\" needs version 5 (run: "
+			 "outboxd schema install)",
+			 pg->qtable, pg->schema_version);
+		return PG_ERR_SCHEMA;
+	}
 	if ((rc = count_buckets(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	/* A lost commit of a mark means a re-send, never a loss: the relay's own commits need not wait for the
@@ -613,6 +653,7 @@ static int commit(struct pg *pg, char *errbuf, size_t errsize)
 
 int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
+	char bmin[16], bmax[16];
 	const char *reason = NULL;
 	int rc;
 
@@ -630,9 +671,11 @@ int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t e
 			return rc;
 	}
 	/* Undelivered rows stay unsent; one reason (the first) stands for all, as they almost always share it. */
+	snprintf(bmin, sizeof(bmin), "%d", pg->cfg->backoff_min_ms);
+	snprintf(bmax, sizeof(bmax), "%d", pg->cfg->backoff_max_ms);
 	if (ids_of(pg, b, ROW_TRANSIENT, ROW_PENDING, &reason) > 0 &&
-	    (rc = exec_prepared(pg, "mark_retry", 2, (const char *[]){ pg->ids_buf, reason }, errbuf, errsize)) !=
-		    PG_OK)
+	    (rc = exec_prepared(pg, "mark_retry", 4, (const char *[]){ pg->ids_buf, reason, bmin, bmax }, errbuf,
+				errsize)) != PG_OK)
 		return rc;
 	fault_point("before_commit");
 	return commit(pg, errbuf, errsize);
@@ -795,7 +838,7 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 	char sql[512], *arr = NULL;
 	const char *params[1];
 	PGresult *res;
-	int rc;
+	int rc, version = 0;
 
 	if (!all && (arr = id_array(ids, n_ids)) == NULL) {
 		set_err(errbuf, errsize, "retry", "out of memory");
@@ -804,10 +847,13 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 	params[0] = arr;
 	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		goto done;
-	/* The row goes back to pending with its attempts and last error kept; the relay picks it up in id order. */
+	if ((rc = installed_version(pg, &version, errbuf, errsize)) != PG_OK)
+		goto fail;
+	/* The row goes back to pending with its attempts and last error kept, due at once; the relay picks it up in
+	 * id order. */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE %s SET failed_at = NULL WHERE failed_at IS NOT NULL AND sent_at IS NULL%s",
-		 pg->qtable, all ? "" : " AND id = ANY($1::bigint[])");
+		 "UPDATE %s SET failed_at = NULL%s WHERE failed_at IS NOT NULL AND sent_at IS NULL%s",
+		 pg->qtable, version >= 5 ? ", next_attempt_at = NULL" : "", all ? "" : " AND id = ANY($1::bigint[])");
 	res = PQexecParams(pg->conn, sql, all ? 0 : 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = rc_of(pg, res);
@@ -839,16 +885,18 @@ int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const 
 	const char *params[2] = { from_id ? from_id : since, topic };
 	char sql[768];
 	PGresult *res;
-	int rc = PG_OK;
+	int rc = PG_OK, version = 0;
 
 	memset(out, 0, sizeof(*out));
+	if ((rc = installed_version(pg, &version, errbuf, errsize)) != PG_OK)
+		return rc;
 	/* Failed rows stay failed (that is retry's job); sent_at goes back to NULL, so the row is claimed again in
 	 * id order like any pending row. One statement, so it applies whole or not at all. */
 	snprintf(sql, sizeof(sql),
-		 "WITH r AS (UPDATE %s SET sent_at = NULL WHERE sent_at IS NOT NULL AND failed_at IS NULL AND %s%s"
+		 "WITH r AS (UPDATE %s SET sent_at = NULL%s WHERE sent_at IS NOT NULL AND failed_at IS NULL AND %s%s"
 		 " RETURNING id) SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM r",
-		 pg->qtable, from_id ? "id >= $1::bigint" : "sent_at >= $1::timestamptz",
-		 topic ? " AND topic = $2" : "");
+		 pg->qtable, version >= 5 ? ", next_attempt_at = NULL" : "",
+		 from_id ? "id >= $1::bigint" : "sent_at >= $1::timestamptz", topic ? " AND topic = $2" : "");
 	res = PQexecParams(pg->conn, sql, topic ? 2 : 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = rc_of(pg, res);

@@ -90,7 +90,7 @@ static int make_vars(struct var *v, const char *schema, const char *table, const
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
 						"table_notify", "table_lag",
 						"table_purge",	   "table_bucket",     "table_buckets",
-						"table_relays" };
+						"table_relays",	   "table_blockers_idx" };
 	int n = 0;
 
 	v[n].name = "schema";

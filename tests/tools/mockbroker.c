@@ -4,7 +4,8 @@
  *   down | up               the broker refuses / accepts connections
  *   rtt MS                  adds MS of round-trip time to every response
  *   err CODE COUNT          the next COUNT Produce requests fail with broker error CODE
- *   topic NAME PARTITIONS   creates a topic */
+ *   topic NAME PARTITIONS   creates a topic
+ *   leader NAME PART BROKER sets the partition's leader; -1 leaves it without one */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
@@ -42,6 +43,9 @@ static void command(rd_kafka_mock_cluster_t *mc, char *line)
 		free(errs);
 	} else if (sscanf(line, "topic %255s %d", name, &a) == 2) {
 		rd_kafka_mock_topic_create(mc, name, a, 1);
+	} else if (sscanf(line, "leader %255s %d %d", name, &a, &b) == 3) {
+		/* broker -1: the partition has no leader, so nothing can be produced to it */
+		rd_kafka_mock_partition_set_leader(mc, name, a, b);
 	} else {
 		fprintf(stderr, "mockbroker: unknown command: %s", line);
 		return;

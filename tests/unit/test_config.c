@@ -55,6 +55,8 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(cfg->n_kafka_props, 0);
 	assert_string_equal(cfg->ordering, "key");
 	assert_int_equal(cfg->ordering_key, 1);
+	assert_string_equal(cfg->on_permanent_error, "park");
+	assert_int_equal(cfg->block_key, 0);
 	assert_null(cfg->instance);
 	assert_null(cfg->epoch_header);
 	assert_int_equal(cfg->heartbeat_ms, 1000);
@@ -139,6 +141,8 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 	expect_error(MINIMAL "log: { level = \"chatty\"; };\n", ":3: log.level: \"chatty\" is not one of");
 	expect_error(MINIMAL "relay: { event_id_header = \"\"; };\n", "relay.event_id_header: must not be empty");
 	expect_error(MINIMAL "relay: { ordering = \"bykey\"; };\n", ":3: relay.ordering: \"bykey\" is not one of key, none");
+	expect_error(MINIMAL "relay: { on_permanent_error = \"drop\"; };\n",
+		     ":3: relay.on_permanent_error: \"drop\" is not one of park, block_key");
 	expect_error(MINIMAL "relay: { heartbeat_ms = 2000; };\n",
 		     "relay.lease_ttl_ms: must be at least twice relay.heartbeat_ms");
 	expect_error("postgres: { conninfo = \"dbname=x\"; };\n", "kafka.brokers: required setting is missing");

@@ -1,0 +1,83 @@
+# Per-row retry scheduling and the block_key policy (schema version 5).
+# 1. A row failing transiently (its partition has no leader) is scheduled
+#    (next_attempt_at, capped jittered backoff: few attempts, no hot loop) while other keys flow; a later row of
+#    its key enqueued meanwhile is not claimed before it, even after the topic is fixed; then both go, in order.
+# 2. on_permanent_error = "block_key": a failed row holds back the later rows of its key (in its own batch and
+#    after) while other keys flow; once fixed and retried, the key's rows go in order.
+# 3. The default, "park": the failed row is parked and the later rows of its key are delivered.
+# Part 1 runs against librdkafka's mock cluster: only it can leave one partition without a leader.
+. tests/chaos/lib.sh
+c_mock_start
+REAL_BROKERS=$H_KAFKA_BROKERS
+H_KAFKA_BROKERS=$C_MOCK_BROKERS
+ISR="$T_TOPIC-noleader"
+c_mock_cmd "topic $T_TOPIC 2"
+c_mock_cmd "topic $ISR 1"
+c_mock_cmd "leader $ISR 0 -1"
+t_db
+t_conf "$T_DIR/o.conf" "batch_size = 50; delivery_timeout_ms = 1000; backoff_min_ms = 3000; backoff_max_ms = 6000;"
+t_install "$T_DIR/o.conf"
+t_sql "SELECT outbox_enqueue('$ISR', 'kb', convert_to('first', 'UTF8'))" >/dev/null
+t_sql "SELECT outbox_enqueue('$T_TOPIC', 'k' || (g % 10), convert_to('ok' || g, 'UTF8')) FROM generate_series(1, 100) g" >/dev/null
+t_start_relay "$T_DIR/o.conf" "$T_DIR/relay.log"
+t_wait_sql "SELECT count(*) FROM outbox WHERE topic = '$T_TOPIC' AND sent_at IS NULL" 0 30 ||
+	t_fail "other keys did not flow while one row was failing"
+t_wait_sql "SELECT attempts >= 1 AND next_attempt_at > now() FROM outbox WHERE topic = '$ISR'" t 20 ||
+	{ tail -n 15 "$T_DIR/relay.log"; t_fail "the failing row was not scheduled: $(t_sql "SELECT attempts, next_attempt_at, last_error, sent_at FROM outbox WHERE topic = '$ISR'")"; }
+# Give the partition its leader back and, at once, enqueue the key's next event: it must wait for the first
+# one's next attempt.
+c_mock_cmd "leader $ISR 0 1"
+t_sql "SELECT outbox_enqueue('$ISR', 'kb', convert_to('second', 'UTF8'))" >/dev/null
+sleep 0.5
+if [ "$(t_sql "SELECT next_attempt_at > now() FROM outbox WHERE topic = '$ISR' AND payload = 'first'")" = t ]; then
+	t_expect_eq "$(t_sql "SELECT attempts || ',' || (sent_at IS NULL) FROM outbox WHERE topic = '$ISR' AND payload = 'second'")" \
+		"0,true" "the later row of the waiting key (attempts, unsent)"
+	echo "the later row waited behind the scheduled one"
+else
+	echo "the first row came due before the check: the wait was not observed this time"
+fi
+t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 30 || t_fail "the scheduled row was not retried"
+attempts=$(t_sql "SELECT attempts FROM outbox WHERE topic = '$ISR' AND payload = 'first'")
+echo "the failing row took $attempts failed attempts"
+[ "$attempts" -ge 1 ] && [ "$attempts" -le 4 ] || t_fail "attempts $attempts: expected a few, spaced by the backoff"
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "exit status"
+"$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$C_MOCK_BROKERS" --topic "$T_TOPIC" --topic "$ISR"
+c_mock_stop
+H_KAFKA_BROKERS=$REAL_BROKERS
+
+poison_rows() {
+	t_sql "SELECT outbox_enqueue('$T_TOPIC', 'kx', convert_to('one', 'UTF8'), '{\"n\": 1}')" >/dev/null
+	t_sql "SELECT outbox_enqueue('$T_TOPIC', 'kx', convert_to('two', 'UTF8'))" >/dev/null
+	t_sql "SELECT outbox_enqueue('$T_TOPIC', CASE WHEN g % 2 = 0 THEN 'ky' ELSE 'kx' END, convert_to('n' || g, 'UTF8')) FROM generate_series(3, 10) g" >/dev/null
+}
+
+# 2. block_key
+T_TOPIC="$T_TOPIC-block"
+t_db "${T_NAME}_block"
+t_conf "$T_DIR/block.conf" "batch_size = 50; on_permanent_error = \"block_key\";"
+t_install "$T_DIR/block.conf"
+poison_rows
+t_start_relay "$T_DIR/block.conf" "$T_DIR/relay-block.log"
+t_wait_sql "SELECT count(*) FROM outbox WHERE key = 'ky' AND sent_at IS NULL" 0 20 || t_fail "other keys did not flow"
+t_wait_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL" 1 20 || t_fail "the poison row was not failed"
+sleep 2
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE key = 'kx' AND sent_at IS NOT NULL")" 0 "rows of the blocked key sent"
+t_expect_grep "$T_DIR/relay-block.log" 'held back: an earlier event of this key failed (block_key)'
+first=$(t_sql "SELECT id FROM outbox WHERE failed_at IS NOT NULL")
+t_sql "UPDATE outbox SET headers = '{\"n\": \"1\"}' WHERE id = $first"
+"$OUTBOXD" retry "$first" -c "$T_DIR/block.conf" >/dev/null
+t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 20 || t_fail "the key did not flow after the retry"
+t_stop_relay
+t_check
+
+# 3. park (the default): the later rows of the poisoned key are delivered.
+T_TOPIC="$T_TOPIC-park"
+t_db "${T_NAME}_park"
+t_conf "$T_DIR/park.conf" "batch_size = 50;"
+t_install "$T_DIR/park.conf"
+poison_rows
+t_start_relay "$T_DIR/park.conf" "$T_DIR/relay-park.log"
+t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL" 0 20 || t_fail "not relayed in park mode"
+t_stop_relay
+t_check --expect-failed 1
