@@ -32,6 +32,8 @@ struct outbox_row {
 	enum row_state state;
 	int suspect;      /* refused by the broker in a request that another message may have made too large */
 	char reason[160]; /* why a row was not acknowledged */
+	int dead_letter;  /* its copy is on the way to the dead-letter topic; its own failure is in parked */
+	char parked[160];
 };
 
 struct batch {

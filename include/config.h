@@ -45,6 +45,7 @@ struct config {
 	int backoff_max_ms;
 	char *event_id_header;
 	char *on_permanent_error; /* "park" or "block_key" */
+	char *dead_letter_topic;  /* NULL: none */
 	int block_key;            /* on_permanent_error is "block_key" */
 	char *ordering;   /* "key" or "none" */
 	int ordering_key; /* ordering is "key" */

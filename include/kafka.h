@@ -47,6 +47,13 @@ int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms);
  * (deadline passed or the producer is unusable). */
 int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms);
 
+/* The dead-letter topic: each ROW_PERMANENT row is copied there (its key, payload and headers, with the two
+ * headers below) and set back to ROW_PENDING with dead_letter = 1 and its reason saved in parked; the delivery
+ * reports then say whether the copy arrived. Returns how many were handed to librdkafka. */
+#define KAFKA_DEAD_LETTER_ERROR_HEADER "outboxd-error"
+#define KAFKA_DEAD_LETTER_TOPIC_HEADER "outboxd-topic"
+int kafka_produce_dead_letters(struct kafka *k, struct batch *b, int64_t deadline_ms);
+
 /* Sends what is queued without waiting for linger.ms and serves delivery reports for up to timeout_ms. */
 void kafka_serve(struct kafka *k, int timeout_ms);
 

@@ -60,6 +60,9 @@ static const struct setting settings[] = {
 	/* "park": a row that can never be delivered is marked failed and later rows of its key flow on;
 	 * "block_key": they wait until it is retried (schema version 5). */
 	{ "relay", "on_permanent_error", ST_STRING, OFF(on_permanent_error), 0, 0, 0, 0, "park", 16 },
+	/* Optional: each failed row is also published here (key, payload, headers, why, original topic) before it
+	 * is marked failed. */
+	{ "relay", "dead_letter_topic", ST_STRING, OFF(dead_letter_topic), 0, 0, 0, 0, NULL, 249 },
 	/* "key": relays share the table by buckets of keys, so per-key order holds with any number of them;
 	 * "none": every relay claims any row (SKIP LOCKED), for the most parallel throughput without order. */
 	{ "relay", "ordering", ST_STRING, OFF(ordering), 0, 0, 0, 0, "key", 16 },

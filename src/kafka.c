@@ -250,32 +250,52 @@ void kafka_free(struct kafka *k, int timeout_ms)
 	free(k);
 }
 
-/* Hands one row to librdkafka. Returns the produce error (the row's state is set for refusals). */
-static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
+/* The copy of a failed row for the dead-letter topic: its own headers when they are usable, its event id, and
+ * why it failed and where it was going. */
+static rd_kafka_headers_t *dead_letter_headers(struct kafka *k, const struct outbox_row *row, const char *why_failed)
+{
+	char why[160];
+	rd_kafka_headers_t *hdrs = message_headers_build(row->headers, row->headers_len, k->cfg->event_id_header,
+							 row->event_id, why, sizeof(why));
+
+	if (hdrs == NULL) {
+		hdrs = rd_kafka_headers_new(3);
+		rd_kafka_header_add(hdrs, k->cfg->event_id_header, -1, row->event_id, -1);
+	}
+	rd_kafka_header_add(hdrs, KAFKA_DEAD_LETTER_ERROR_HEADER, -1, why_failed, -1);
+	rd_kafka_header_add(hdrs, KAFKA_DEAD_LETTER_TOPIC_HEADER, -1, row->topic, -1);
+	return hdrs;
+}
+
+/* Hands one row to librdkafka: to its topic, or (dead_letter) its copy to the dead-letter topic. Returns the
+ * produce error (the row's state is set for refusals). */
+static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i, int dead_letter)
 {
 	struct outbox_row *row = &b->rows[i];
 	uint64_t tag = ((b->generation & TAG_GEN_MASK) << TAG_INDEX_BITS) | (uint64_t)i;
+	const char *topic = dead_letter ? k->cfg->dead_letter_topic : row->topic;
 	rd_kafka_headers_t *hdrs;
 	rd_kafka_resp_err_t err;
 	char why[160];
 
-	if (!message_topic_valid(row->topic, why, sizeof(why))) {
+	if (!message_topic_valid(topic, why, sizeof(why))) {
 		batch_set_state(row, ROW_PERMANENT, why);
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	}
-	hdrs = message_headers_build(row->headers, row->headers_len, k->cfg->event_id_header, row->event_id, why,
-				     sizeof(why));
-	if (hdrs == NULL) {
+	if (dead_letter) {
+		hdrs = dead_letter_headers(k, row, row->parked);
+	} else if ((hdrs = message_headers_build(row->headers, row->headers_len, k->cfg->event_id_header,
+						 row->event_id, why, sizeof(why))) == NULL) {
 		batch_set_state(row, ROW_PERMANENT, why);
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	}
-	if (k->cfg->epoch_header != NULL && row->epoch > 0) {
+	if (!dead_letter && k->cfg->epoch_header != NULL && row->epoch > 0) {
 		/* Added last, so it is the value rd_kafka_header_get_last finds even if the row has a header so named. */
 		char ep[24];
 		snprintf(ep, sizeof(ep), "%lld", row->epoch);
 		rd_kafka_header_add(hdrs, k->cfg->epoch_header, -1, ep, -1);
 	}
-	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(row->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 				RD_KAFKA_V_KEY(row->key, row->key_len),
 				RD_KAFKA_V_VALUE((void *)row->payload, row->payload_len), RD_KAFKA_V_HEADERS(hdrs),
 				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
@@ -287,12 +307,12 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
 /* Produces row i, waiting out a full queue until deadline_ms. Returns 1 if handed to librdkafka, 0 if the row was
  * refused (its state says why), -1 if the deadline passed or the producer is unusable (the row stays PENDING or
  * becomes TRANSIENT). */
-static int kafka_produce_row_at(struct kafka *k, struct batch *b, int i, int64_t deadline_ms)
+static int kafka_produce_row_at(struct kafka *k, struct batch *b, int i, int dead_letter, int64_t deadline_ms)
 {
 	rd_kafka_resp_err_t err;
 	char reason[160];
 
-	while ((err = produce_row(k, b, i)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+	while ((err = produce_row(k, b, i, dead_letter)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 		if (kafka_now_ms() >= deadline_ms)
 			return -1;
 		rd_kafka_poll(k->rk, 50);
@@ -336,7 +356,7 @@ int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
 			batch_set_state(&b->rows[i], ROW_TRANSIENT, "held back: an earlier event of this key failed (block_key)");
 			continue;
 		}
-		if ((rc = kafka_produce_row_at(k, b, i, deadline_ms)) < 0)
+		if ((rc = kafka_produce_row_at(k, b, i, 0, deadline_ms)) < 0)
 			return produced; /* the rest stay PENDING and unproduced */
 		produced += rc;
 		refused += b->rows[i].state == ROW_PERMANENT;
@@ -350,7 +370,33 @@ int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadlin
 	b->rows[i].suspect = 0;
 	b->outstanding = 0;
 	k->batch = b;
-	return kafka_produce_row_at(k, b, i, deadline_ms);
+	return kafka_produce_row_at(k, b, i, 0, deadline_ms);
+}
+
+int kafka_produce_dead_letters(struct kafka *k, struct batch *b, int64_t deadline_ms)
+{
+	int produced = 0, stopped = 0;
+
+	b->outstanding = 0;
+	k->batch = b;
+	for (int i = 0; i < b->n; i++) {
+		struct outbox_row *row = &b->rows[i];
+		int rc;
+		if (row->state != ROW_PERMANENT)
+			continue;
+		snprintf(row->parked, sizeof(row->parked), "%s", row->reason);
+		row->dead_letter = 1;
+		/* Once the producer gave up, the rest are not copied now: they become retries, never failed rows
+		 * without their copy. */
+		batch_set_state(row, stopped ? ROW_TRANSIENT : ROW_PENDING, stopped ? "the producer is unusable" : NULL);
+		if (stopped)
+			continue;
+		if ((rc = kafka_produce_row_at(k, b, i, 1, deadline_ms)) < 0)
+			stopped = 1;
+		else
+			produced += rc;
+	}
+	return produced;
 }
 
 void kafka_serve(struct kafka *k, int timeout_ms)

@@ -196,6 +196,36 @@ static void isolate_size_failures(struct relay *r, struct batch *b, int64_t dead
 	}
 }
 
+/* With a dead-letter topic, a failed row is marked failed only once its copy there was acknowledged; a copy the
+ * topic refuses leaves the row failed with both reasons, a copy that did not arrive makes it a retry. */
+static void dead_letter(struct relay *r, struct batch *b, int64_t deadline)
+{
+	char why[160];
+
+	if (r->cfg->dead_letter_topic == NULL || batch_count(b, ROW_PERMANENT) == 0 || r->kafka_broken)
+		return;
+	kafka_produce_dead_letters(r->kafka, b, deadline);
+	await_delivery(r, b, deadline);
+	for (int i = 0; i < b->n; i++) {
+		struct outbox_row *row = &b->rows[i];
+		if (!row->dead_letter)
+			continue;
+		row->dead_letter = 0;
+		if (row->state == ROW_ACKED) {
+			snprintf(why, sizeof(why), "%.120s (copied to the dead-letter topic)", row->parked);
+			batch_set_state(row, ROW_PERMANENT, why);
+		} else if (row->state == ROW_PERMANENT) {
+			snprintf(why, sizeof(why), "%.60s; the dead-letter topic refused it too: %.50s", row->parked,
+				 row->reason);
+			batch_set_state(row, ROW_PERMANENT, why);
+		} else {
+			snprintf(why, sizeof(why), "%.60s; not yet copied to the dead-letter topic: %.50s", row->parked,
+				 row->reason);
+			batch_set_state(row, ROW_TRANSIENT, why);
+		}
+	}
+}
+
 static void log_outcome(struct relay *r, const struct batch *b, int held)
 {
 	int acked = batch_count(b, ROW_ACKED), transient = batch_count(b, ROW_TRANSIENT);
@@ -281,6 +311,7 @@ static int relay_batch(struct relay *r)
 	fault_point("after_produce");
 	await_delivery(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
 	isolate_size_failures(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	dead_letter(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
 	held = batch_hold_back_keys(b);
 	transient = batch_count(b, ROW_TRANSIENT);
 	log_outcome(r, b, held);
