@@ -33,7 +33,7 @@ endif
 # Known leaks in libraries we cannot fix (each explained in the file); applies to every sanitized run below.
 export LSAN_OPTIONS := suppressions=$(abspath tests/sanitizer.supp)
 
-PKGS     := libpq rdkafka libconfig jansson libsystemd
+PKGS     := libpq rdkafka libconfig jansson libsystemd libmicrohttpd
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
@@ -41,7 +41,7 @@ ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFL
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/owner.c src/pg.c \
+LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/metrics.c src/owner.c src/pg.c \
 	src/relay.c src/schema.c src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))

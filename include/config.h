@@ -54,6 +54,9 @@ struct config {
 	int lease_ttl_ms;
 	char *epoch_header; /* NULL: not sent */
 
+	/* metrics */
+	char *metrics_listen; /* NULL: no endpoint */
+
 	/* log */
 	enum log_level log_level;
 	int stats_interval_ms;

@@ -10,6 +10,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "pg.h"
 #include "relay.h"
 #include "schema.h"
@@ -29,7 +30,7 @@ int cmd_check_config(const struct config *cfg)
 {
 	char err[1024];
 
-	if (kafka_check_config(cfg, err, sizeof(err)) < 0) {
+	if (kafka_check_config(cfg, err, sizeof(err)) < 0 || metrics_check_listen(cfg->metrics_listen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "outboxd: %s\n", err);
 		return EX_CONFIG;
 	}

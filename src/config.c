@@ -77,6 +77,8 @@ static const struct setting settings[] = {
 	{ "relay", "epoch_header", ST_STRING, OFF(epoch_header), 0, 0, 0, 0, NULL, 255 },
 	{ "log", "level", ST_LOGLEVEL, OFF(log_level), 0, 0, 0, 0, "info", 0 },
 	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), 0, 1000, 86400000, 10000, NULL, 0 },
+	/* "HOST:PORT" (IPv4) for the Prometheus endpoint GET /metrics; unset: no endpoint. */
+	{ "metrics", "listen", ST_STRING, OFF(metrics_listen), 0, 0, 0, 0, NULL, 64 },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -174,10 +176,10 @@ void config_free(struct config *cfg)
 }
 
 /* What SIGHUP cannot change: the database connection and table (the session, its locks and its prepared
- * statements belong to them) and the relay's identity among its peers. */
+ * statements belong to them), the relay's identity among its peers, and the metrics socket. */
 static int restart_only(const struct setting *s)
 {
-	return strcmp(s->group, "postgres") == 0 ||
+	return strcmp(s->group, "postgres") == 0 || strcmp(s->group, "metrics") == 0 ||
 	       (strcmp(s->group, "relay") == 0 && (strcmp(s->name, "ordering") == 0 || strcmp(s->name, "instance") == 0));
 }
 
@@ -478,7 +480,7 @@ static int load_tree(struct loader *ld, config_setting_t *root, struct config *c
 
 		if (gname == NULL || !known_group(gname))
 			return fail_at(ld, grp, gname ? gname : "?",
-				       "unknown setting (known groups: postgres, kafka, relay, log)");
+				       "unknown setting (known groups: postgres, kafka, relay, log, metrics)");
 		if (config_setting_type(grp) != CONFIG_TYPE_GROUP)
 			return fail_at(ld, grp, gname, "expected a group: %s: { ... };", gname);
 		nk = config_setting_length(grp);

@@ -22,6 +22,7 @@
 #include "fault.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "owner.h"
 #include "pg.h"
 #include "service.h"
@@ -281,9 +282,18 @@ static int claim(struct relay *r, struct batch *b)
 	return pg_claim_batch(r->pg, b, filter, r->err, sizeof(r->err));
 }
 
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int relay_batch(struct relay *r)
 {
 	struct batch *b = r->batch;
+	int64_t started = kafka_now_ms();
 	int rc, held, transient;
 
 	rc = claim(r, b);
@@ -322,6 +332,7 @@ static int relay_batch(struct relay *r)
 		goto pg_failed;
 	}
 	fault_point("after_commit");
+	metrics_observe_batch(b, (double)(kafka_now_ms() - started) / 1000.0, wall_us());
 	if (transient > 0)
 		return -1;
 	return b->n;
@@ -341,11 +352,14 @@ static void report_stats(struct relay *r)
 	if (now < r->next_stats_ms)
 		return;
 	r->next_stats_ms = now + r->cfg->stats_interval_ms;
+	metrics_set_state(pg_connected(r->pg), r->kafka != NULL && !r->kafka_broken, r->owner ? owner_count(r->owner) : 0);
 	if (pg_connected(r->pg) && pg_lag(r->pg, &lag, r->err, sizeof(r->err)) == PG_OK) {
 		stats_report(&r->stats, &lag, now);
+		metrics_set_lag(&lag);
 		return;
 	}
 	stats_report(&r->stats, NULL, now);
+	metrics_set_lag(NULL);
 }
 
 /* Retention, only between batches when there is nothing to claim: one bounded DELETE per turn. Returns 1 when
@@ -483,6 +497,10 @@ static int relay_start(struct relay *r)
 		log_error("cannot create the Kafka producer", "error=%s", Q(r->err));
 		return EX_CONFIG;
 	}
+	if (metrics_start(r->cfg->metrics_listen, r->err, sizeof(r->err)) < 0) {
+		log_error("cannot start the metrics endpoint", "error=%s", Q(r->err));
+		return EX_CONFIG;
+	}
 	r->limits.rows = r->cfg->batch_size;
 	r->limits.bytes = r->cfg->batch_max_bytes;
 	r->limits.row_bytes = kafka_max_message_bytes(r->kafka);
@@ -522,6 +540,7 @@ int relay_run(struct config *cfg)
 		log_info("stopping", "published_total=%lld failed_total=%lld", r.stats.published_total,
 			 r.stats.failed_total);
 	}
+	metrics_stop();
 	kafka_free(r.kafka, 0);
 	owner_free(r.owner);
 	pg_free(r.pg);

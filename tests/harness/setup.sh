@@ -7,7 +7,7 @@ need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 for p in gcc make pkg-config libpq-dev librdkafka-dev libconfig-dev libjansson-dev libsystemd-dev libcmocka-dev \
-	kcat valgrind clang libclang-rt-14-dev openssl systemd; do
+	libmicrohttpd-dev kcat curl valgrind clang libclang-rt-14-dev openssl systemd groff-base; do
 	have_pkg "$p" || need+=("$p")
 done
 command -v psql >/dev/null || need+=(postgresql-client)
