@@ -17,4 +17,7 @@ int cmd_status(const struct config *cfg);
  * (exactly one is non-NULL), of topic only when given. */
 int cmd_replay(const struct config *cfg, const char *from_id, const char *since, const char *topic);
 
+/* Installs the trigger that relays a Debezium-style outbox table (config group debezium) through the outbox. */
+int cmd_schema_debezium(const struct config *cfg);
+
 #endif

@@ -57,6 +57,11 @@ struct config {
 	/* metrics */
 	char *metrics_listen; /* NULL: no endpoint */
 
+	/* debezium: the source table for `outboxd schema debezium` (NULL: none) and its column mapping */
+	char *dbz_table, *dbz_schema; /* dbz_schema NULL: postgres.schema */
+	char *dbz_id, *dbz_key, *dbz_payload, *dbz_route_by;
+	char *dbz_topic; /* contains ${routedByValue} once */
+
 	/* log */
 	enum log_level log_level;
 	int stats_interval_ms;

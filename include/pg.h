@@ -86,7 +86,7 @@ int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from,
 /* The table's installed schema version (0: none). */
 int pg_schema_version(struct pg *pg, int *version, char *errbuf, size_t errsize);
 
-/* Runs the rendered grant script in one transaction. */
+/* Runs a rendered script (the grant, the Debezium trigger) in one transaction. */
 int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize);
 
 /* The failed rows: id, event_id, topic, key, attempts, failed_at, last_error (text format), in id order. The
@@ -147,6 +147,12 @@ int pg_release_buckets(struct pg *pg, const char *buckets, char *errbuf, size_t 
  * caller PQclears; NULL with errbuf set on failure. */
 PGresult *pg_bucket_status(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pg_relays(struct pg *pg, char *errbuf, size_t errsize);
+
+/* `schema debezium`: checks that schema.table has the columns cols (id, route-by, key, payload), the id uuid or
+ * text, the payload json, jsonb or text, and says in *payload_kind ("json" or "text") how to read the payload.
+ * PG_ERR_QUERY with errbuf naming what is wrong. */
+int pg_debezium_check(struct pg *pg, const char *schema, const char *table, const char *const cols[4],
+		      const char **payload_kind, char *errbuf, size_t errsize);
 
 /* The libpq and server versions, for the start-up log line. */
 int pg_server_version(const struct pg *pg);

@@ -27,6 +27,13 @@ char *schema_render(const char *schema, const char *table, int from_version, cha
 /* Renders sql/grant_relay.sql: the relay role's privileges on the table. Same ownership as schema_render. */
 char *schema_render_grant(const char *schema, const char *table, const char *role, char *errbuf, size_t errsize);
 
+#define SCHEMA_DEBEZIUM_FILE "debezium.sql"
+
+/* Renders sql/debezium.sql with its variables given as n name, value pairs in settings (see that file). Same
+ * ownership as schema_render. */
+char *schema_render_debezium(const char *schema, const char *table, const char *const *settings, int n,
+			     char *errbuf, size_t errsize);
+
 /* SQL quoting by the rules of PQescapeIdentifier/PQescapeLiteral (UTF-8 assumed), usable without a connection.
  * Return new strings the caller frees, or NULL when out of memory. */
 char *schema_quote_ident(const char *name);

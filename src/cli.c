@@ -17,6 +17,7 @@ void cli_usage(FILE *out)
 	      "  schema print       print the SQL that creates the outbox (no database needed)\n"
 	      "  schema install     create or upgrade the outbox in the database (re-running is a no-op)\n"
 	      "  schema grant ROLE  give ROLE what the relay needs and nothing more\n"
+	      "  schema debezium    relay a Debezium-style outbox table (config group debezium) as Debezium would\n"
 	      "  status             pending rows, age of the oldest pending row, failed rows\n"
 	      "  failed list        the failed (parked) rows and why\n"
 	      "  retry ID...|--all  make failed rows pending again (they are re-sent)\n"
@@ -46,7 +47,8 @@ static int fail(char *err, size_t errsize, const char *what, const char *arg)
 
 static int parse_schema_args(struct cli *out, int nargs, char **args, char *err, size_t errsize)
 {
-	static const char usage[] = "usage: outboxd schema print|install [-c FILE] | schema grant ROLE [-c FILE]";
+	static const char usage[] =
+		"usage: outboxd schema print|install|debezium [-c FILE] | schema grant ROLE [-c FILE]";
 
 	if (nargs < 2)
 		return fail(err, errsize, usage, NULL);
@@ -57,7 +59,8 @@ static int parse_schema_args(struct cli *out, int nargs, char **args, char *err,
 		out->role = args[2];
 		return 0;
 	}
-	if (nargs != 2 || (strcmp(out->sub, "print") != 0 && strcmp(out->sub, "install") != 0))
+	if (nargs != 2 ||
+	    (strcmp(out->sub, "print") != 0 && strcmp(out->sub, "install") != 0 && strcmp(out->sub, "debezium") != 0))
 		return fail(err, errsize, usage, NULL);
 	return 0;
 }

@@ -157,6 +157,57 @@ done:
 	return rc;
 }
 
+int cmd_schema_debezium(const struct config *cfg)
+{
+	const char *schema = cfg->dbz_schema ? cfg->dbz_schema : cfg->pg_schema, *kind = NULL;
+	const char *cols[4] = { cfg->dbz_id, cfg->dbz_route_by, cfg->dbz_key, cfg->dbz_payload };
+	const char *ph = cfg->dbz_table ? strstr(cfg->dbz_topic, "${routedByValue}") : NULL;
+	char err[1024], prefix[256], fn[128], trig[128], *sql = NULL;
+	struct pg *pg = NULL;
+	int rc;
+
+	if (cfg->dbz_table == NULL) {
+		fprintf(stderr, "outboxd: %s: debezium.table is not set: name the Debezium-style outbox table\n", cfg->path);
+		return EX_CONFIG;
+	}
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(ph - cfg->dbz_topic), cfg->dbz_topic);
+	if ((rc = connect_once(pg = pg_new_owner(cfg))) != 0)
+		goto done;
+	if ((rc = pg_debezium_check(pg, schema, cfg->dbz_table, cols, &kind, err, sizeof(err))) != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = refused_status(rc);
+		goto done;
+	}
+	snprintf(fn, sizeof(fn), "%s_from_debezium", cfg->pg_table);
+	snprintf(trig, sizeof(trig), "outboxd_%s", cfg->pg_table);
+	{
+		const char *vars[] = { "source_schema",	 schema,      "source_table", cfg->dbz_table, "id_field",
+				       cols[0],		 "route_by_field", cols[1],   "key_field",    cols[2],
+				       "payload_field",	 cols[3],     "topic_prefix", prefix,	     "topic_suffix",
+				       ph + strlen("${routedByValue}"), "payload_kind", kind, "debezium_fn", fn,
+				       "debezium_trigger", trig };
+		sql = schema_render_debezium(cfg->pg_schema, cfg->pg_table, vars, (int)(sizeof(vars) / sizeof(vars[0]) / 2),
+					     err, sizeof(err));
+	}
+	if (sql == NULL) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = EX_CONFIG;
+		goto done;
+	}
+	if ((rc = pg_schema_grant(pg, sql, err, sizeof(err))) != PG_OK) {
+		fprintf(stderr, "outboxd: %s\n", err);
+		rc = refused_status(rc);
+		goto done;
+	}
+	printf("rows inserted into %s.%s are now relayed through %s.%s as Debezium's outbox router would publish them"
+	       " (topic %s, payload read as %s)\n",
+	       schema, cfg->dbz_table, cfg->pg_schema, cfg->pg_table, cfg->dbz_topic, kind);
+done:
+	free(sql);
+	pg_free(pg);
+	return rc;
+}
+
 int cmd_retry(const struct config *cfg, const char *const *ids, int n_ids, int all)
 {
 	struct pg *pg = pg_new(cfg);

@@ -79,6 +79,16 @@ static const struct setting settings[] = {
 	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), 0, 1000, 86400000, 10000, NULL, 0 },
 	/* "HOST:PORT" (IPv4) for the Prometheus endpoint GET /metrics; unset: no endpoint. */
 	{ "metrics", "listen", ST_STRING, OFF(metrics_listen), 0, 0, 0, 0, NULL, 64 },
+	/* `outboxd schema debezium`: a Debezium-style outbox table relayed as Debezium's Outbox Event Router would
+	 * (the names follow its options: table.field.event.id becomes table_field_event_id, and so on). */
+	{ "debezium", "table", ST_STRING, OFF(dbz_table), 0, 0, 0, 0, NULL, 63 },
+	{ "debezium", "schema", ST_STRING, OFF(dbz_schema), 0, 0, 0, 0, NULL, 63 },
+	{ "debezium", "table_field_event_id", ST_STRING, OFF(dbz_id), 0, 0, 0, 0, "id", 63 },
+	{ "debezium", "table_field_event_key", ST_STRING, OFF(dbz_key), 0, 0, 0, 0, "aggregateid", 63 },
+	{ "debezium", "table_field_event_payload", ST_STRING, OFF(dbz_payload), 0, 0, 0, 0, "payload", 63 },
+	{ "debezium", "route_by_field", ST_STRING, OFF(dbz_route_by), 0, 0, 0, 0, "aggregatetype", 63 },
+	{ "debezium", "route_topic_replacement", ST_STRING, OFF(dbz_topic), 0, 0, 0, 0,
+	  "outbox.event.${routedByValue}", 200 },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -179,7 +189,7 @@ void config_free(struct config *cfg)
  * statements belong to them), the relay's identity among its peers, and the metrics socket. */
 static int restart_only(const struct setting *s)
 {
-	return strcmp(s->group, "postgres") == 0 || strcmp(s->group, "metrics") == 0 ||
+	return strcmp(s->group, "postgres") == 0 || strcmp(s->group, "metrics") == 0 || strcmp(s->group, "debezium") == 0 ||
 	       (strcmp(s->group, "relay") == 0 && (strcmp(s->name, "ordering") == 0 || strcmp(s->name, "instance") == 0));
 }
 
@@ -480,7 +490,7 @@ static int load_tree(struct loader *ld, config_setting_t *root, struct config *c
 
 		if (gname == NULL || !known_group(gname))
 			return fail_at(ld, grp, gname ? gname : "?",
-				       "unknown setting (known groups: postgres, kafka, relay, log, metrics)");
+				       "unknown setting (known groups: postgres, kafka, relay, log, metrics, debezium)");
 		if (config_setting_type(grp) != CONFIG_TYPE_GROUP)
 			return fail_at(ld, grp, gname, "expected a group: %s: { ... };", gname);
 		nk = config_setting_length(grp);
@@ -547,6 +557,12 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 	if (cfg->lease_ttl_ms < 2 * cfg->heartbeat_ms)
 		return fail_at(ld, config_lookup(lc, "relay.lease_ttl_ms"), "relay.lease_ttl_ms",
 			       "must be at least twice relay.heartbeat_ms");
+	{
+		const char *ph = strstr(cfg->dbz_topic, "${routedByValue}");
+		if (ph == NULL || strstr(ph + 1, "${routedByValue}") != NULL)
+			return fail_at(ld, config_lookup(lc, "debezium.route_topic_replacement"),
+				       "debezium.route_topic_replacement", "must contain ${routedByValue} exactly once");
+	}
 	if (cfg->backoff_max_ms < cfg->backoff_min_ms)
 		return fail_at(ld, config_lookup(lc, "relay.backoff_max_ms"), "relay.backoff_max_ms",
 			       "must not be less than relay.backoff_min_ms");

@@ -1121,3 +1121,66 @@ PGresult *pg_relays(struct pg *pg, char *errbuf, size_t errsize)
 	free(tr);
 	return query(pg, sql, 0, NULL, "cannot read the relays", &rc, errbuf, errsize);
 }
+
+int pg_debezium_check(struct pg *pg, const char *schema, const char *table, const char *const cols[4],
+		      const char **payload_kind, char *errbuf, size_t errsize)
+{
+	char *qs = NULL, *qt = NULL, *rel = NULL, arr[300];
+	const char *params[2] = { NULL, arr };
+	PGresult *res = NULL;
+	int rc = PG_ERR_QUERY;
+
+	/* cols: id, route-by, key, payload. The names go in as an array parameter, so any name is safe here. */
+	if ((qs = PQescapeIdentifier(pg->conn, schema, strlen(schema))) == NULL ||
+	    (qt = PQescapeIdentifier(pg->conn, table, strlen(table))) == NULL ||
+	    (rel = malloc(strlen(qs) + strlen(qt) + 2)) == NULL) {
+		set_err(errbuf, errsize, "cannot quote the Debezium table's name", PQerrorMessage(pg->conn));
+		goto done;
+	}
+	sprintf(rel, "%s.%s", qs, qt);
+	params[0] = rel;
+	snprintf(arr, sizeof(arr), "{\"%s\",\"%s\",\"%s\",\"%s\"}", cols[0], cols[1], cols[2], cols[3]);
+	if (strpbrk(cols[0], "\"\\") || strpbrk(cols[1], "\"\\") || strpbrk(cols[2], "\"\\") ||
+	    strpbrk(cols[3], "\"\\")) {
+		snprintf(errbuf, errsize, "debezium: column names must not contain quotes or backslashes");
+		goto done;
+	}
+	res = query(pg,
+		    "SELECT c.name, t.typname, t.typcategory FROM unnest($2::text[]) WITH ORDINALITY c(name, n)"
+		    " LEFT JOIN pg_attribute a ON a.attrelid = to_regclass($1) AND a.attname = c.name AND a.attnum > 0"
+		    "  AND NOT a.attisdropped LEFT JOIN pg_type t ON t.oid = a.atttypid ORDER BY c.n",
+		    2, params, "cannot read the Debezium table", &rc, errbuf, errsize);
+	if (res == NULL)
+		goto done;
+	rc = PG_ERR_QUERY;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *type = PQgetvalue(res, i, 1), *cat = PQgetvalue(res, i, 2);
+		if (PQgetisnull(res, i, 1)) {
+			snprintf(errbuf, errsize, "debezium: table %s has no column \"%s\"", rel, PQgetvalue(res, i, 0));
+			goto done;
+		}
+		if (i == 0 && strcmp(type, "uuid") != 0 && strcmp(cat, "S") != 0) {
+			snprintf(errbuf, errsize, "debezium: column \"%s\" is %s; the event id must be uuid or text",
+				 cols[0], type);
+			goto done;
+		}
+		if (i == 3) {
+			if (strcmp(type, "json") == 0 || strcmp(type, "jsonb") == 0)
+				*payload_kind = "json";
+			else if (strcmp(cat, "S") == 0)
+				*payload_kind = "text";
+			else {
+				snprintf(errbuf, errsize, "debezium: column \"%s\" is %s; the payload must be jsonb, json or text",
+					 cols[3], type);
+				goto done;
+			}
+		}
+	}
+	rc = PG_OK;
+done:
+	PQclear(res);
+	PQfreemem(qs);
+	PQfreemem(qt);
+	free(rel);
+	return rc;
+}

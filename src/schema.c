@@ -79,13 +79,14 @@ int schema_latest_version(void)
 
 struct var {
 	const char *name;
-	char value[80];
+	char value[256];
 };
 
-#define MAX_VARS 16
+#define MAX_VARS 32
 
-/* The names the templates derive with psql's \set; keep in step with the \set lines of sql/. */
-static int make_vars(struct var *v, const char *schema, const char *table, const char *role)
+/* The names the templates derive with psql's \set; keep in step with the \set lines of sql/. Then the extra
+ * variables of the file being rendered (role, the Debezium settings). */
+static int make_vars(struct var *v, const char *schema, const char *table, const char *const *extra, int n_extra)
 {
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
 						"table_notify", "table_lag",
@@ -101,9 +102,9 @@ static int make_vars(struct var *v, const char *schema, const char *table, const
 		v[n].name = suffixed[i];
 		snprintf(v[n++].value, sizeof(v[0].value), "%s%s", table, suffixed[i] + strlen("table"));
 	}
-	if (role != NULL) {
-		v[n].name = "role";
-		snprintf(v[n++].value, sizeof(v[0].value), "%s", role);
+	for (int i = 0; i + 1 < 2 * n_extra && n < MAX_VARS; i += 2) {
+		v[n].name = extra[i];
+		snprintf(v[n++].value, sizeof(v[0].value), "%s", extra[i + 1]);
 	}
 	return n;
 }
@@ -189,17 +190,24 @@ static int names_ok(const char *schema, const char *table, const char *role, cha
 	return 1;
 }
 
-/* Renders the files with from_version < version <= to_version, or only the file named only. */
-static char *render(const char *schema, const char *table, const char *role, int from_version, const char *only,
-		    char *errbuf, size_t errsize)
+/* Renders the files with from_version < version, or only the file named only, with extra variables given as
+ * name, value pairs. */
+static char *render(const char *schema, const char *table, const char *const *extra, int n_extra, int from_version,
+		    const char *only, char *errbuf, size_t errsize)
 {
 	struct var vars[MAX_VARS];
 	int nvars;
 	struct buf out = { 0 };
 
-	if (!names_ok(schema, table, role, errbuf, errsize))
+	if (!names_ok(schema, table, NULL, errbuf, errsize))
 		return NULL;
-	nvars = make_vars(vars, schema, table, role);
+	for (int i = 0; i < n_extra; i++) {
+		if (strlen(extra[2 * i + 1]) >= sizeof(vars[0].value)) {
+			snprintf(errbuf, errsize, "%s: longer than %zu bytes", extra[2 * i], sizeof(vars[0].value) - 1);
+			return NULL;
+		}
+	}
+	nvars = make_vars(vars, schema, table, extra, n_extra);
 	if (buf_put(&out, "", 0) < 0) {
 		snprintf(errbuf, errsize, "out of memory");
 		return NULL;
@@ -218,10 +226,20 @@ static char *render(const char *schema, const char *table, const char *role, int
 
 char *schema_render(const char *schema, const char *table, int from_version, char *errbuf, size_t errsize)
 {
-	return render(schema, table, NULL, from_version, NULL, errbuf, errsize);
+	return render(schema, table, NULL, 0, from_version, NULL, errbuf, errsize);
 }
 
 char *schema_render_grant(const char *schema, const char *table, const char *role, char *errbuf, size_t errsize)
 {
-	return render(schema, table, role, 0, SCHEMA_GRANT_FILE, errbuf, errsize);
+	const char *extra[2] = { "role", role };
+
+	if (!names_ok(schema, table, role, errbuf, errsize))
+		return NULL;
+	return render(schema, table, extra, 1, 0, SCHEMA_GRANT_FILE, errbuf, errsize);
+}
+
+char *schema_render_debezium(const char *schema, const char *table, const char *const *settings, int n,
+			     char *errbuf, size_t errsize)
+{
+	return render(schema, table, settings, n, 0, SCHEMA_DEBEZIUM_FILE, errbuf, errsize);
 }
