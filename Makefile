@@ -169,8 +169,13 @@ check: setup
 	@tests/run-fuzz.sh $(CHECK_FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # Figures, not assertions: see bench/run.sh. BENCH_EVENTS=N to change the backlog size.
-bench: setup all tools
-	@OUTBOXD=$(abspath $(BUILD)/outboxd) bench/run.sh
+$(BUILD)/bench/latency: bench/latency.c | $(BUILD)/obj
+	@mkdir -p $(BUILD)/bench
+	@echo "  CC    $<"
+	@$(CC) $(TOOL_CFLAGS) -pthread -o $@ $< $(shell pkg-config --libs libpq rdkafka) -pthread
+
+bench: setup all tools $(BUILD)/bench/latency
+	@OUTBOXD=$(abspath $(BUILD)/outboxd) LATENCY=$(abspath $(BUILD)/bench/latency) bench/run.sh
 
 demo: setup all tools
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) tests/demo.sh

@@ -5,15 +5,20 @@
 #   2. the SQL ceiling: outboxd's claim and mark statements looped inside PostgreSQL (bench/ceiling.sql) over a
 #      table of the same shape and size, no Kafka;
 #   5. outboxd's peak RSS (VmHWM) during the drain;
+#   3. latency: a steady insert rate of 1,000 and 10,000 events/s for BENCH_LATENCY_S s (default 30), from each
+#      writer's COMMIT returning to a consumer receiving the event (bench/latency.c): p50, p99, max;
+#   8. retention: a steady stream (BENCH_STEADY_RATE events/s, default 1000, for BENCH_STEADY_S s, default 120)
+#      relayed with retention_s = 10; the table's total size sampled every 10 s must level off;
 #   7. scale-out: BENCH_SCALE_EVENTS (default 200,000) drained by 1, 2 and 3 relays, with relay.ordering "key"
 #      (buckets) and "none" (SKIP LOCKED), so the cost and benefit of per-key order are visible.
-# Not measured yet (issue 4): steady-rate latency, growth with a long transaction open, Debezium.
+# Not measured yet (issue 4): growth with a long transaction open, Debezium.
 set -u
 cd "$(dirname "$0")/.."
 : "${OUTBOXD:?}"
 N=${BENCH_EVENTS:-1000000}
 export H_BUILD=${H_BUILD:-$PWD/build}
-export H_PG_FSYNC=on H_PG_EXTRA_OPTS="-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
+# autovacuum_naptime 10 s: what README recommends for a database holding a busy outbox (workload 8 shows why).
+export H_PG_FSYNC=on H_PG_EXTRA_OPTS="-c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min -c autovacuum_naptime=10s"
 . tests/harness/lib.sh
 harness_start_all
 sql() { psql -qtAX -v ON_ERROR_STOP=1 "$H_PG_APP_CONNINFO" -c "$1"; }
@@ -108,10 +113,55 @@ for mode in key none; do
 	for r in 1 2 3; do scale_drain "$mode" "$r"; done
 done
 
+# 3. latency at a steady rate: one relay (the defaults), the writers and the consumer in bench/latency.c.
+LS=${BENCH_LATENCY_S:-30}
+lat_rows=
+p50=na p99=na
+sql "TRUNCATE outbox" && sql "VACUUM ANALYZE outbox"
+"$OUTBOXD" run -c "$conf" 2>"$H_TMP/latency-relay.log" &
+lat_relay=$!
+sleep 2
+for lrate in 1000 10000; do
+	echo "bench: latency at $lrate events/s for $LS s"
+	line=$("${LATENCY:?}" "$H_PG_APP_CONNINFO sslmode=disable" "$H_KAFKA_BROKERS" "latency-$lrate-$RANDOM" "$lrate" "$LS" 8 2>&1 | tail -n 1)
+	echo "  $line"
+	get() { echo "$line" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+	lat_rows="$lat_rows$(printf '%-34s %12s %10s' "3. latency at $lrate/s (p50 p99 max ms)" "$(get achieved_eps)" "$(get p50_ms) $(get p99_ms) $(get max_ms)")\n"
+	if [ "$lrate" = 1000 ]; then p50=$(get p50_ms); p99=$(get p99_ms); fi
+	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$lat_relay/status" 2>/dev/null || echo 0)
+	[ "${hwm:-0}" -gt "$peak" ] && peak=$hwm
+done
+kill -TERM "$lat_relay"
+wait "$lat_relay"
+
+# 8. retention under a steady stream: after the first retention period the table should stop growing.
+SR=${BENCH_STEADY_RATE:-1000}
+SS=${BENCH_STEADY_S:-120}
+echo "bench: steady stream of $SR events/s for $SS s with retention_s = 10"
+sql "TRUNCATE outbox" && sql "VACUUM ANALYZE outbox"
+sed "s/^log:/relay: { retention_s = 10; retention_batch = 5000; };\nlog:/" "$conf" >"$H_TMP/steady.conf"
+"$OUTBOXD" run -c "$H_TMP/steady.conf" 2>"$H_TMP/steady.log" &
+steady_relay=$!
+echo "SELECT outbox_enqueue('bench', 'key-' || (random() * 1000)::int, decode(repeat('ab', 1024), 'hex'));" >"$H_TMP/steady.sql"
+PGPASSWORD=$H_APP_PASSWORD "$H_PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U app -c 2 -j 2 -R "$SR" -T "$SS" \
+	-f "$H_TMP/steady.sql" app >"$H_TMP/steady-pgbench.log" 2>&1 &
+writer=$!
+sizes=
+for _ in $(seq 1 $((SS / 10))); do
+	sleep 10
+	sizes="$sizes $(sql "SELECT pg_total_relation_size('outbox') / 1048576")"
+done
+wait "$writer" || true
+kill -TERM "$steady_relay"
+wait "$steady_relay"
+steady_rows=$(sql "SELECT count(*) FROM outbox")
+
 printf '\n%-34s %12s %10s\n' workload events/s ms
 printf '%-34s %12s %10s\n' "1. outboxd backlog drain" "$drain_eps" "$drain_ms"
 printf '%-34s %12s %10s\n' "2. SQL ceiling (claim+mark)" "$ceiling_eps" "$ceiling_ms"
 printf '%-34s %12s\n' "   outboxd / ceiling" "$ratio"
+printf "$lat_rows"
 printf '%-34s %12s\n' "5. outboxd peak RSS (kB)" "$peak"
 printf "$scale_rows"
-echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio p50_ms=na p99_ms=na rss_kb=$peak debezium_drain_eps=na debezium_p50_ms=na debezium_rss_kb=na"
+printf '%-34s %s\n' "8. table MB every 10 s, retention" "$sizes (rows left: $steady_rows)"
+echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=na debezium_p50_ms=na debezium_rss_kb=na"

@@ -1,0 +1,174 @@
+/* latency: end-to-end latency at a steady insert rate, for `make bench`. Writer threads enqueue one event per
+ * transaction at RATE events/s in total for SECONDS; each records the time its COMMIT returned. A consumer
+ * thread reads the topic and records when each event arrived. Both use CLOCK_REALTIME of this process, so the
+ * difference is the latency an application would see. Prints one line:
+ *   latency rate=R achieved_eps=A events=N received=M p50_ms=X p99_ms=Y max_ms=Z
+ * Usage: latency CONNINFO BROKERS TOPIC RATE SECONDS [WRITERS] */
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WRITERS 16
+
+static const char *conninfo, *brokers, *topic;
+static int rate, seconds, writers = 4;
+static long per_writer;                 /* events each writer sends */
+static int64_t *sent_us[MAX_WRITERS];   /* commit-returned time per event, 0 if not committed */
+static int64_t *recv_us[MAX_WRITERS];   /* first arrival time per event */
+static volatile int writers_done;
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *writer(void *arg)
+{
+	int w = (int)(intptr_t)arg;
+	PGconn *pg = PQconnectdb(conninfo);
+	int64_t start = now_us(), interval = (int64_t)1000000 * writers / rate;
+	char payload[64], key[32];
+
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "latency: writer %d: %s", w, PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	for (long i = 0; i < per_writer; i++) {
+		const char *params[3] = { topic, key, payload };
+		int64_t due = start + i * interval, t;
+		PGresult *res;
+
+		while ((t = now_us()) < due) {
+			struct timespec d = { 0, (long)((due - t) * 1000) };
+			nanosleep(&d, NULL);
+		}
+		snprintf(key, sizeof(key), "key-%ld", (i * writers + w) % 1000);
+		snprintf(payload, sizeof(payload), "lat:%d:%ld", w, i);
+		res = PQexecParams(pg, "SELECT outbox_enqueue($1, $2, convert_to($3, 'UTF8'))", 3, NULL, params, NULL,
+				   NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			sent_us[w][i] = now_us(); /* autocommit: the statement's return is its COMMIT's */
+		PQclear(res);
+	}
+	PQfinish(pg);
+	return NULL;
+}
+
+static void see(const rd_kafka_message_t *m)
+{
+	char buf[64];
+	int w;
+	long i;
+
+	if (m->len == 0 || m->len >= sizeof(buf))
+		return;
+	memcpy(buf, m->payload, m->len);
+	buf[m->len] = '\0';
+	if (sscanf(buf, "lat:%d:%ld", &w, &i) != 2 || w < 0 || w >= writers || i < 0 || i >= per_writer)
+		return;
+	if (recv_us[w][i] == 0)
+		recv_us[w][i] = now_us();
+}
+
+static void *consumer(void *arg)
+{
+	char err[512], group[64];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_t *rk;
+	int64_t idle_since = 0;
+
+	(void)arg;
+	snprintf(group, sizeof(group), "latency-%d", (int)getpid());
+	rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err));
+	rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err));
+	rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
+	rd_kafka_conf_set(conf, "fetch.wait.max.ms", "5", err, sizeof(err));
+	rd_kafka_conf_set(conf, "fetch.error.backoff.ms", "5", err, sizeof(err));
+	if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "latency: %s\n", err);
+		return NULL;
+	}
+	rd_kafka_poll_set_consumer(rk);
+	rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+	rd_kafka_subscribe(rk, t);
+	rd_kafka_topic_partition_list_destroy(t);
+	/* Until the writers are done and nothing has arrived for 5 s. */
+	for (;;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		if (m != NULL) {
+			if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+				see(m);
+			rd_kafka_message_destroy(m);
+			idle_since = 0;
+		} else if (writers_done) {
+			if (idle_since == 0)
+				idle_since = now_us();
+			else if (now_us() - idle_since > 5000000)
+				break;
+		}
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t wt[MAX_WRITERS], ct;
+	int64_t *lat, start, elapsed;
+	long n = 0, sent = 0;
+
+	if (argc < 6) {
+		fprintf(stderr, "usage: latency CONNINFO BROKERS TOPIC RATE SECONDS [WRITERS]\n");
+		return 2;
+	}
+	conninfo = argv[1], brokers = argv[2], topic = argv[3], rate = atoi(argv[4]), seconds = atoi(argv[5]);
+	if (argc > 6)
+		writers = atoi(argv[6]);
+	if (rate < 1 || seconds < 1 || writers < 1 || writers > MAX_WRITERS)
+		return 2;
+	per_writer = (long)rate * seconds / writers;
+	for (int w = 0; w < writers; w++) {
+		sent_us[w] = calloc((size_t)per_writer, sizeof(int64_t));
+		recv_us[w] = calloc((size_t)per_writer, sizeof(int64_t));
+	}
+	pthread_create(&ct, NULL, consumer, NULL);
+	start = now_us();
+	for (int w = 0; w < writers; w++)
+		pthread_create(&wt[w], NULL, writer, (void *)(intptr_t)w);
+	for (int w = 0; w < writers; w++)
+		pthread_join(wt[w], NULL);
+	elapsed = now_us() - start;
+	writers_done = 1;
+	pthread_join(ct, NULL);
+	lat = calloc((size_t)per_writer * (size_t)writers, sizeof(int64_t));
+	for (int w = 0; w < writers; w++) {
+		for (long i = 0; i < per_writer; i++) {
+			sent += sent_us[w][i] != 0;
+			if (sent_us[w][i] != 0 && recv_us[w][i] != 0)
+				lat[n++] = recv_us[w][i] - sent_us[w][i];
+		}
+	}
+	qsort(lat, (size_t)n, sizeof(*lat), cmp);
+	printf("latency rate=%d achieved_eps=%ld events=%ld received=%ld p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", rate,
+	       (long)(sent * 1000000 / (elapsed > 0 ? elapsed : 1)), sent, n, n ? lat[n / 2] / 1000.0 : -1.0,
+	       n ? lat[n * 99 / 100] / 1000.0 : -1.0, n ? lat[n - 1] / 1000.0 : -1.0);
+	return n == sent ? 0 : 1;
+}
