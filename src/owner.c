@@ -29,6 +29,7 @@ struct owner {
 	int64_t lease_from_ms; /* when the last successful heartbeat was sent */
 	int64_t next_hb_ms;
 	int last_n;          /* membership size last logged */
+	int hb_failing;      /* the last heartbeat failed: log the next failure only once it recovered */
 	char filter[PG_MAX_BUCKETS * 5 + 3];
 	char err[512];
 };
@@ -110,16 +111,17 @@ void owner_heartbeat(struct owner *o, const struct pg *claim)
 		return;
 	o->next_hb_ms = now + o->cfg->heartbeat_ms;
 	o->have_members = 0;
-	if (!pg_connected(o->hb) && pg_connect(o->hb, o->err, sizeof(o->err)) != PG_OK) {
-		log_warn("heartbeat: cannot connect", "error=%s", Q(o->err));
-		return;
-	}
-	if (pg_heartbeat(o->hb, o->instance, pg_backend_pid(claim), o->cfg->lease_ttl_ms, &o->members, o->err,
+	if ((!pg_connected(o->hb) && pg_connect(o->hb, o->err, sizeof(o->err)) != PG_OK) ||
+	    pg_heartbeat(o->hb, o->instance, pg_backend_pid(claim), o->cfg->lease_ttl_ms, &o->members, o->err,
 			 sizeof(o->err)) != PG_OK) {
-		log_warn("heartbeat failed", "error=%s", Q(o->err));
+		/* Once per outage: the relay's own connection already reports PostgreSQL being away. */
+		if (!o->hb_failing)
+			log_warn("heartbeat failed, will retry", "error=%s", Q(o->err));
+		o->hb_failing = 1;
 		pg_disconnect(o->hb);
 		return;
 	}
+	o->hb_failing = 0;
 	o->have_members = 1;
 	o->fresh = 1;
 	if (o->members.fenced[0] != '\0') {
