@@ -4,7 +4,9 @@
  * them; wait for every delivery report (bounded by delivery_timeout_ms); mark only acknowledged rows sent, failed
  * rows failed, the rest unsent with attempts + 1; COMMIT. A crash anywhere before COMMIT leaves every row unsent,
  * so it is re-sent: at-least-once. Idle, it sleeps in poll() on the PostgreSQL socket (NOTIFY from the outbox
- * trigger), the signal pipe and a timer (poll_interval_ms, the stats interval, the watchdog).
+ * trigger), the signal pipe and a timer (poll_interval_ms, the stats interval, the watchdog, the heartbeat).
+ * With ordering by key, the claim covers only the buckets this relay owns (owner.c), and a batch is published
+ * only while its lease is fresh. Between batches: rebalancing, retention, and a SIGHUP's reload.
  *
  * Fatal (exit): a config or schema problem at start-up. Everything after start-up (PostgreSQL or Kafka gone, a
  * fatal producer error, a broken transaction) is logged, backed off and retried. */
