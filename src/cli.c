@@ -65,6 +65,14 @@ static int parse_schema_args(struct cli *out, int nargs, char **args, char *err,
 	return 0;
 }
 
+/* A row id as the database takes it: decimal digits, at most 18 so it always fits a bigint. */
+static int is_row_id(const char *p)
+{
+	size_t len = strlen(p);
+
+	return len > 0 && len <= 18 && strspn(p, "0123456789") == len;
+}
+
 /* retry takes either row ids or --all, never both and never neither: a mistyped id must not widen the retry. */
 static int parse_retry_args(struct cli *out, int n, char **ids, char *err, size_t errsize)
 {
@@ -73,10 +81,8 @@ static int parse_retry_args(struct cli *out, int n, char **ids, char *err, size_
 	if (!out->all && n == 0)
 		return fail(err, errsize, "usage: outboxd retry ID... | --all [-c FILE]", NULL);
 	for (int i = 0; i < n; i++) {
-		const char *p = ids[i];
-		size_t len = strlen(p);
-		if (len == 0 || len > 18 || strspn(p, "0123456789") != len)
-			return fail(err, errsize, "retry: not a row id: ", p);
+		if (!is_row_id(ids[i]))
+			return fail(err, errsize, "retry: not a row id: ", ids[i]);
 	}
 	out->ids = ids;
 	out->n_ids = n;
@@ -90,11 +96,8 @@ static int parse_replay_args(struct cli *out, int nargs, char *err, size_t errsi
 
 	if (nargs > 1 || (out->from_id == NULL) == (out->since == NULL))
 		return fail(err, errsize, usage, NULL);
-	if (out->from_id != NULL) {
-		size_t len = strlen(out->from_id);
-		if (len == 0 || len > 18 || strspn(out->from_id, "0123456789") != len)
-			return fail(err, errsize, "replay: not a row id: ", out->from_id);
-	}
+	if (out->from_id != NULL && !is_row_id(out->from_id))
+		return fail(err, errsize, "replay: not a row id: ", out->from_id);
 	if (out->since != NULL && out->since[0] == '\0')
 		return fail(err, errsize, "replay: --since needs a time", NULL);
 	if (out->topic != NULL && out->topic[0] == '\0')
