@@ -113,6 +113,21 @@ static int result_ok(struct pg *pg, PGresult *res, const char *what, char *errbu
 	return rc;
 }
 
+/* Runs a statement with text parameters on pg and returns its result with tuples, or NULL with errbuf set and
+ * *rc the error class. The caller PQclears. */
+static PGresult *query(struct pg *pg, const char *sql, int n, const char *const *params, const char *what, int *rc,
+		       char *errbuf, size_t errsize)
+{
+	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	*rc = rc_of(pg, res);
+	set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
+	PQclear(res);
+	return NULL;
+}
+
 static int exec_cmd(struct pg *pg, const char *sql, const char *what, char *errbuf, size_t errsize)
 {
 	return result_ok(pg, PQexec(pg->conn, sql), what, errbuf, errsize);
@@ -899,17 +914,13 @@ int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const 
 		 " RETURNING id) SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM r",
 		 pg->qtable, version >= 5 ? ", next_attempt_at = NULL" : "",
 		 from_id ? "id >= $1::bigint" : "sent_at >= $1::timestamptz", topic ? " AND topic = $2" : "");
-	res = PQexecParams(pg->conn, sql, topic ? 2 : 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = rc_of(pg, res);
-		set_err(errbuf, errsize, "cannot replay", PQerrorMessage(pg->conn));
-	} else {
-		out->rows = atoll(PQgetvalue(res, 0, 0));
-		out->min_id = atoll(PQgetvalue(res, 0, 1));
-		out->max_id = atoll(PQgetvalue(res, 0, 2));
-	}
+	if ((res = query(pg, sql, topic ? 2 : 1, params, "cannot replay", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	out->rows = atoll(PQgetvalue(res, 0, 0));
+	out->min_id = atoll(PQgetvalue(res, 0, 1));
+	out->max_id = atoll(PQgetvalue(res, 0, 2));
 	PQclear(res);
-	return rc;
+	return PG_OK;
 }
 
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize)
@@ -943,21 +954,6 @@ int pg_nbuckets(const struct pg *pg)
 int pg_backend_pid(const struct pg *pg)
 {
 	return pg->conn ? PQbackendPID(pg->conn) : 0;
-}
-
-/* Runs a statement with text parameters on pg and returns its result with tuples, or NULL with errbuf set and
- * *rc the error class. The caller PQclears. */
-static PGresult *query(struct pg *pg, const char *sql, int n, const char *const *params, const char *what, int *rc,
-		       char *errbuf, size_t errsize)
-{
-	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	*rc = rc_of(pg, res);
-	set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
-	PQclear(res);
-	return NULL;
 }
 
 int pg_heartbeat(struct pg *pg, const char *instance, int claim_pid, int ttl_ms, struct pg_members *out,
