@@ -10,39 +10,39 @@
 c_mock_start
 REAL_BROKERS=$H_KAFKA_BROKERS
 H_KAFKA_BROKERS=$C_MOCK_BROKERS
-ISR="$T_TOPIC-noleader"
+NOLEADER="$T_TOPIC-noleader"
 c_mock_cmd "topic $T_TOPIC 2"
-c_mock_cmd "topic $ISR 1"
-c_mock_cmd "leader $ISR 0 -1"
+c_mock_cmd "topic $NOLEADER 1"
+c_mock_cmd "leader $NOLEADER 0 -1"
 t_db
 t_conf "$T_DIR/o.conf" "batch_size = 50; delivery_timeout_ms = 1000; backoff_min_ms = 3000; backoff_max_ms = 6000;"
 t_install "$T_DIR/o.conf"
-t_sql "SELECT outbox_enqueue('$ISR', 'kb', convert_to('first', 'UTF8'))" >/dev/null
+t_sql "SELECT outbox_enqueue('$NOLEADER', 'kb', convert_to('first', 'UTF8'))" >/dev/null
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'k' || (g % 10), convert_to('ok' || g, 'UTF8')) FROM generate_series(1, 100) g" >/dev/null
 t_start_relay "$T_DIR/o.conf" "$T_DIR/relay.log"
 t_wait_sql "SELECT count(*) FROM outbox WHERE topic = '$T_TOPIC' AND sent_at IS NULL" 0 30 ||
 	t_fail "other keys did not flow while one row was failing"
-t_wait_sql "SELECT attempts >= 1 AND next_attempt_at > now() FROM outbox WHERE topic = '$ISR'" t 20 ||
-	{ tail -n 15 "$T_DIR/relay.log"; t_fail "the failing row was not scheduled: $(t_sql "SELECT attempts, next_attempt_at, last_error, sent_at FROM outbox WHERE topic = '$ISR'")"; }
+t_wait_sql "SELECT attempts >= 1 AND next_attempt_at > now() FROM outbox WHERE topic = '$NOLEADER'" t 20 ||
+	{ tail -n 15 "$T_DIR/relay.log"; t_fail "the failing row was not scheduled: $(t_sql "SELECT attempts, next_attempt_at, last_error, sent_at FROM outbox WHERE topic = '$NOLEADER'")"; }
 # Give the partition its leader back and, at once, enqueue the key's next event: it must wait for the first
 # one's next attempt.
-c_mock_cmd "leader $ISR 0 1"
-t_sql "SELECT outbox_enqueue('$ISR', 'kb', convert_to('second', 'UTF8'))" >/dev/null
+c_mock_cmd "leader $NOLEADER 0 1"
+t_sql "SELECT outbox_enqueue('$NOLEADER', 'kb', convert_to('second', 'UTF8'))" >/dev/null
 sleep 0.5
-if [ "$(t_sql "SELECT next_attempt_at > now() FROM outbox WHERE topic = '$ISR' AND payload = 'first'")" = t ]; then
-	t_expect_eq "$(t_sql "SELECT attempts || ',' || (sent_at IS NULL) FROM outbox WHERE topic = '$ISR' AND payload = 'second'")" \
+if [ "$(t_sql "SELECT next_attempt_at > now() FROM outbox WHERE topic = '$NOLEADER' AND payload = 'first'")" = t ]; then
+	t_expect_eq "$(t_sql "SELECT attempts || ',' || (sent_at IS NULL) FROM outbox WHERE topic = '$NOLEADER' AND payload = 'second'")" \
 		"0,true" "the later row of the waiting key (attempts, unsent)"
 	echo "the later row waited behind the scheduled one"
 else
 	echo "the first row came due before the check: the wait was not observed this time"
 fi
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 30 || t_fail "the scheduled row was not retried"
-attempts=$(t_sql "SELECT attempts FROM outbox WHERE topic = '$ISR' AND payload = 'first'")
+attempts=$(t_sql "SELECT attempts FROM outbox WHERE topic = '$NOLEADER' AND payload = 'first'")
 echo "the failing row took $attempts failed attempts"
 [ "$attempts" -ge 1 ] && [ "$attempts" -le 4 ] || t_fail "attempts $attempts: expected a few, spaced by the backoff"
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "exit status"
-"$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$C_MOCK_BROKERS" --topic "$T_TOPIC" --topic "$ISR"
+"$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$C_MOCK_BROKERS" --topic "$T_TOPIC" --topic "$NOLEADER"
 c_mock_stop
 H_KAFKA_BROKERS=$REAL_BROKERS
 
