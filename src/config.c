@@ -266,7 +266,6 @@ int config_reload(struct config *live, struct config *fresh, char *restart, size
 		}
 		swap_setting(live, fresh, s);
 		props_done |= is_props;
-		live->block_key = strcmp(live->on_permanent_error, "block_key") == 0;
 		if (strcmp(s->group, "kafka") == 0)
 			changed |= CONFIG_RELOAD_KAFKA;
 		else if (strcmp(s->name, "batch_size") == 0 || strcmp(s->name, "batch_max_bytes") == 0 ||
@@ -275,6 +274,7 @@ int config_reload(struct config *live, struct config *fresh, char *restart, size
 		else
 			changed |= CONFIG_RELOAD_OTHER;
 	}
+	live->block_key = strcmp(live->on_permanent_error, "block_key") == 0;
 	return changed;
 }
 

@@ -161,19 +161,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	int is_metrics = strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0;
 	unsigned status = MHD_HTTP_OK;
 	size_t len = 0;
-	char *body = NULL;
+	char *body = is_metrics ? render(&len) : NULL;
 	static const char not_found[] = "not found: try /metrics\n";
 
 	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
-	if (strcmp(method, "GET") != 0 || strcmp(url, "/metrics") != 0 || (body = render(&len)) == NULL) {
-		status = body == NULL && strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0
-				 ? MHD_HTTP_INTERNAL_SERVER_ERROR
-				 : MHD_HTTP_NOT_FOUND;
-		resp = MHD_create_response_from_buffer(sizeof(not_found) - 1, (void *)not_found, MHD_RESPMEM_PERSISTENT);
-	} else {
+	if (body != NULL) {
 		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	} else {
+		status = is_metrics ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_NOT_FOUND; /* 500: out of memory */
+		resp = MHD_create_response_from_buffer(sizeof(not_found) - 1, (void *)not_found, MHD_RESPMEM_PERSISTENT);
 	}
 	if (resp == NULL) {
 		free(body);
