@@ -47,6 +47,8 @@ struct config {
 	char *on_permanent_error; /* "park" or "block_key" */
 	char *dead_letter_topic;  /* NULL: none */
 	int block_key;            /* on_permanent_error is "block_key" */
+	char *on_sent;    /* "mark" or "delete" */
+	int sent_delete;  /* on_sent is "delete" */
 	char *ordering;   /* "key" or "none" */
 	int ordering_key; /* ordering is "key" */
 	char *instance;   /* NULL: HOSTNAME:PID */
@@ -82,7 +84,7 @@ void config_free(struct config *cfg);
 
 /* SIGHUP: moves what may change while running from fresh (a newly loaded config of the same file) into live,
  * in place, so every holder of live sees it; fresh gets the old values and is freed by the caller as usual.
- * postgres.* and relay.ordering and relay.instance need a restart: they keep their live values and are named,
+ * postgres.*, relay.ordering, relay.on_sent and relay.instance need a restart: they keep their live values and are named,
  * comma-separated, in restart. Returns what changed, as CONFIG_RELOAD_* bits. */
 #define CONFIG_RELOAD_KAFKA 1 /* brokers, properties or credentials: the producer must be recreated */
 #define CONFIG_RELOAD_CLAIM 2 /* batch_size, batch_max_bytes, on_permanent_error: the claim is prepared again */

@@ -4,7 +4,8 @@
 --   psql -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -v role=outboxd_relay -1 -f sql/grant_relay.sql
 -- The relay reads every column of the outbox, writes only the five that record an outcome, reads the schema
 -- version, removes sent rows only through <table>_purge, and owns nothing: no DDL, no INSERT or DELETE, no other
--- table but the two small tables through which relays share the outbox (schema version 4). LISTEN, advisory
+-- table but the two small tables through which relays share the outbox (schema version 4) and the claim floor
+-- (version 6). LISTEN, advisory
 -- locks and ending a peer's session (pg_terminate_backend, allowed between sessions of the same role) need no
 -- grant: every relay of a table must log in as the same role.
 -- Create the role yourself (CREATE ROLE outboxd_relay LOGIN ...); give it no other privileges.
@@ -18,6 +19,7 @@
 \endif
 \set table_buckets :table '_buckets'
 \set table_relays :table '_relays'
+\set table_floor :table '_floor'
 
 GRANT USAGE ON SCHEMA :"schema" TO :"role";
 GRANT SELECT (table_name, version) ON :"schema".outboxd_schema TO :"role";
@@ -31,3 +33,5 @@ GRANT EXECUTE ON FUNCTION :"schema".:"table_purge"(interval, integer) TO :"role"
 -- Bucket ownership: a relay bumps a bucket's epoch when it takes it, and keeps its own heartbeat row.
 GRANT SELECT, UPDATE (epoch, owner, taken_at) ON :"schema".:"table_buckets" TO :"role";
 GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".:"table_relays" TO :"role";
+-- The claim floor (schema version 6): the relay reads it and raises it.
+GRANT SELECT, UPDATE (floor) ON :"schema".:"table_floor" TO :"role";

@@ -63,6 +63,9 @@ static const struct setting settings[] = {
 	/* Optional: each failed row is also published here (key, payload, headers, why, original topic) before it
 	 * is marked failed. */
 	{ "relay", "dead_letter_topic", ST_STRING, OFF(dead_letter_topic), 0, 0, 0, 0, NULL, 249 },
+	/* "mark": a delivered row gets sent_at and stays for retention_s (replay, audit); "delete": it is deleted
+	 * in the same transaction, which writes far less (bench: the SQL ceiling is about 4 times higher). */
+	{ "relay", "on_sent", ST_STRING, OFF(on_sent), 0, 0, 0, 0, "mark", 16 },
 	/* "key": relays share the table by buckets of keys, so per-key order holds with any number of them;
 	 * "none": every relay claims any row (SKIP LOCKED), for the most parallel throughput without order. */
 	{ "relay", "ordering", ST_STRING, OFF(ordering), 0, 0, 0, 0, "key", 16 },
@@ -190,7 +193,8 @@ void config_free(struct config *cfg)
 static int restart_only(const struct setting *s)
 {
 	return strcmp(s->group, "postgres") == 0 || strcmp(s->group, "metrics") == 0 || strcmp(s->group, "debezium") == 0 ||
-	       (strcmp(s->group, "relay") == 0 && (strcmp(s->name, "ordering") == 0 || strcmp(s->name, "instance") == 0));
+	       (strcmp(s->group, "relay") == 0 && (strcmp(s->name, "ordering") == 0 || strcmp(s->name, "instance") == 0 ||
+					     strcmp(s->name, "on_sent") == 0));
 }
 
 static int strings_differ(const char *a, const char *b)
@@ -550,6 +554,10 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 		return fail_at(ld, config_lookup(lc, "relay.ordering"), "relay.ordering",
 			       "\"%s\" is not one of key, none", cfg->ordering);
 	cfg->ordering_key = strcmp(cfg->ordering, "key") == 0;
+	if (strcmp(cfg->on_sent, "mark") != 0 && strcmp(cfg->on_sent, "delete") != 0)
+		return fail_at(ld, config_lookup(lc, "relay.on_sent"), "relay.on_sent", "\"%s\" is not one of mark, delete",
+			       cfg->on_sent);
+	cfg->sent_delete = strcmp(cfg->on_sent, "delete") == 0;
 	if (strcmp(cfg->on_permanent_error, "park") != 0 && strcmp(cfg->on_permanent_error, "block_key") != 0)
 		return fail_at(ld, config_lookup(lc, "relay.on_permanent_error"), "relay.on_permanent_error",
 			       "\"%s\" is not one of park, block_key", cfg->on_permanent_error);

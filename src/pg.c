@@ -24,6 +24,10 @@ struct pg {
 	size_t ids_cap;
 	unsigned table_oid; /* first half of each bucket's advisory lock key */
 	int nbuckets;       /* 0: the table has no buckets (schema version < 4) */
+	/* The claim floor (schema version 6): a raise waiting for the transactions that were in progress when it
+	 * was read to end. cand_xip NULL: none waiting. */
+	char *qfloor; /* quoted <table>_floor, NULL below version 6 */
+	char *cand_xip, cand_floor[24], cand_gen[24];
 };
 
 struct pg *pg_new(const struct config *cfg)
@@ -60,7 +64,9 @@ void pg_disconnect(struct pg *pg)
 	pg->conn = NULL;
 	free(pg->qschema);
 	free(pg->qtable);
-	pg->qschema = pg->qtable = NULL;
+	free(pg->qfloor);
+	free(pg->cand_xip);
+	pg->qschema = pg->qtable = pg->qfloor = pg->cand_xip = NULL;
 }
 
 int pg_connected(const struct pg *pg)
@@ -119,6 +125,20 @@ static PGresult *query(struct pg *pg, const char *sql, int n, const char *const 
 		       char *errbuf, size_t errsize)
 {
 	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	*rc = rc_of(pg, res);
+	set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
+	PQclear(res);
+	return NULL;
+}
+
+/* As query, for a prepared statement. */
+static PGresult *query_prepared(struct pg *pg, const char *stmt, int n, const char *const *params, const char *what,
+				int *rc, char *errbuf, size_t errsize)
+{
+	PGresult *res = PQexecPrepared(pg->conn, stmt, n, params, NULL, NULL, 0);
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
@@ -296,8 +316,11 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 	else
 		strcpy(bucket, "-1");
 	where[0] = '\0';
+	if (pg->qfloor != NULL)
+		snprintf(where, sizeof(where), " AND t.id > (SELECT floor FROM %s WHERE one)", pg->qfloor);
 	if (filter)
-		snprintf(where, sizeof(where), " AND %s(key, id) = ANY($1::integer[])", bucket_fn);
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), " AND %s(key, id) = ANY($1::integer[])",
+			 bucket_fn);
 	if (pg->schema_version >= 5)
 		add_blocking(pg, with, sizeof(with), where, sizeof(where));
 	snprintf(sql, sizeof(sql),
@@ -361,6 +384,76 @@ int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *
 	return prepare_claims(pg, errbuf, errsize);
 }
 
+/* The claim floor (schema version 6, sql/006_floor.sql). floor_probe reads, in one snapshot, the floor's
+ * generation, the highest id the floor may rise to (just below the first pending row above it, or the last row
+ * when none is pending) and the transactions then in progress. floor_raise applies such a reading once every one
+ * of those transactions has ended, and only if no reset came between; since their rows may have become visible
+ * and pending meanwhile, it rises no further than below the first pending row it sees then. It returns whether
+ * they have ended. */
+static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[1024];
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT f.gen, coalesce((SELECT min(t.id) - 1 FROM %1$s t WHERE t.sent_at IS NULL AND t.failed_at IS NULL"
+		 "  AND t.id > f.floor), (SELECT max(t.id) FROM %1$s t WHERE t.id > f.floor), f.floor),"
+		 " ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))::text FROM %2$s f WHERE f.one",
+		 pg->qtable, pg->qfloor);
+	if ((rc = prepare(pg, "floor_probe", sql, 0, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql),
+		 "WITH ended AS (SELECT NOT EXISTS (SELECT 1 FROM unnest($1::xid8[]) x"
+		 "  WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot())) AS ok),"
+		 " target AS (SELECT least($2::bigint, (SELECT min(t.id) - 1 FROM %1$s t"
+		 "  WHERE t.sent_at IS NULL AND t.failed_at IS NULL AND t.id > (SELECT floor FROM %2$s WHERE one))) AS floor),"
+		 " raised AS (UPDATE %2$s f SET floor = target.floor FROM ended, target"
+		 "  WHERE f.one AND ended.ok AND f.gen = $3::bigint AND f.floor < target.floor RETURNING 1)"
+		 " SELECT ok, (SELECT count(*) FROM raised) FROM ended",
+		 pg->qtable, pg->qfloor);
+	return prepare(pg, "floor_raise", sql, 3, errbuf, errsize);
+}
+
+/* Outside a transaction, before a claim: applies the waiting reading if its transactions have ended, and takes a
+ * new one when none is waiting. Each statement commits on its own, so the floor row is never held for a batch. */
+static int floor_step(struct pg *pg, char *errbuf, size_t errsize)
+{
+	PGresult *res;
+	int rc = PG_OK;
+
+	for (int round = 0; round < 2; round++) {
+		if (pg->cand_xip != NULL) {
+			const char *params[3] = { pg->cand_xip, pg->cand_floor, pg->cand_gen };
+			if ((res = query_prepared(pg, "floor_raise", 3, params, "cannot raise the claim floor", &rc, errbuf,
+						  errsize)) == NULL)
+				return rc;
+			int ended = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+			PQclear(res);
+			if (!ended)
+				return PG_OK;
+			free(pg->cand_xip);
+			pg->cand_xip = NULL;
+			if (round > 0)
+				return PG_OK;
+		}
+		if ((res = query_prepared(pg, "floor_probe", 0, NULL, "cannot read the claim floor", &rc, errbuf,
+					  errsize)) == NULL)
+			return rc;
+		snprintf(pg->cand_gen, sizeof(pg->cand_gen), "%s", PQgetvalue(res, 0, 0));
+		snprintf(pg->cand_floor, sizeof(pg->cand_floor), "%s", PQgetvalue(res, 0, 1));
+		pg->cand_xip = strdup(PQgetvalue(res, 0, 2));
+		PQclear(res);
+		if (pg->cand_xip == NULL) {
+			set_err(errbuf, errsize, "cannot read the claim floor", "out of memory");
+			return PG_ERR_QUERY;
+		}
+		/* Nothing was in progress: the reading holds at once. */
+		if (strcmp(pg->cand_xip, "{}") != 0)
+			return PG_OK;
+	}
+	return PG_OK;
+}
+
 static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 {
 	char sql[2048];
@@ -368,9 +461,14 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 
 	if ((rc = prepare_claims(pg, errbuf, errsize)) != PG_OK)
 		return rc;
+	if (pg->qfloor != NULL && (rc = prepare_floor(pg, errbuf, errsize)) != PG_OK)
+		return rc;
 	if (pg->schema_version >= 3 && (rc = prepare_purge(pg, errbuf, errsize)) != PG_OK)
 		return rc;
-	snprintf(sql, sizeof(sql), "UPDATE %s SET sent_at = now() WHERE id = ANY($1::bigint[])", pg->qtable);
+	if (pg->cfg->sent_delete)
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ANY($1::bigint[])", pg->qtable);
+	else
+		snprintf(sql, sizeof(sql), "UPDATE %s SET sent_at = now() WHERE id = ANY($1::bigint[])", pg->qtable);
 	if ((rc = prepare(pg, "mark_sent", sql, 1, errbuf, errsize)) != PG_OK)
 		return rc;
 	snprintf(sql, sizeof(sql),
@@ -430,6 +528,26 @@ static int count_buckets(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
+/* PostgreSQL checks privileges when a statement runs, not when it is prepared: without this, a relay lacking DELETE
+ * would learn it only after publishing its first batch, and then re-send that batch for ever. */
+static int check_delete_privilege(struct pg *pg, char *errbuf, size_t errsize)
+{
+	int rc = PG_OK;
+	PGresult *res = query(pg, "SELECT has_table_privilege($1::regclass, 'DELETE')", 1,
+			      (const char *[]){ pg->qtable }, "cannot check the DELETE privilege", &rc, errbuf, errsize);
+
+	if (res == NULL)
+		return rc;
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		snprintf(errbuf, errsize,
+			 "relay.on_sent = \"delete\" needs DELETE on %s, which this role lacks (GRANT DELETE ON %s TO ...)",
+			 pg->qtable, pg->qtable);
+		rc = PG_ERR_SCHEMA;
+	}
+	PQclear(res);
+	return rc;
+}
+
 int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_version, char *errbuf,
 		     size_t errsize)
 {
@@ -448,15 +566,23 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 			 pg->qtable, pg->schema_version);
 		return PG_ERR_SCHEMA;
 	}
+	if (pg->cfg->sent_delete && (rc = check_delete_privilege(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	if (pg->schema_version >= 6 && (pg->qfloor = qualified(pg, "_floor", errbuf, errsize)) == NULL)
+		return PG_ERR_QUERY;
 	if ((rc = count_buckets(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	/* A lost commit of a mark means a re-send, never a loss: the relay's own commits need not wait for the
 	 * WAL flush. A relay stuck mid-batch gets its row locks taken away by the server. A queue table's
 	 * statistics are always stale (a fresh backlog looks like 2 rows), and then the planner reads the whole
 	 * backlog with a bitmap scan and sorts it on disk for each claim (measured: 100 ms per claim of 500 rows out
-	 * of 60,000); every statement of this session is meant to walk an index, so only index scans are allowed. */
+	 * of 60,000); every statement of this session is meant to walk an index, so only index scans are allowed.
+	 * The costs that makes (any unavoidable seq scan costs 1e10) would set off JIT compilation of every
+	 * statement (measured: 60 ms each), so JIT is off: these statements are all short. outboxd.relay tells the
+	 * floor's reset trigger (schema version 6) that this session's updates never make a row pending again. */
 	snprintf(sql, sizeof(sql),
-		 "SET synchronous_commit = off; SET enable_seqscan = off; SET enable_bitmapscan = off;"
+		 "SET synchronous_commit = off; SET enable_seqscan = off; SET enable_bitmapscan = off; SET jit = off;"
+		 " SET outboxd.relay = on;"
 		 " SET idle_in_transaction_session_timeout = %d; SET lock_timeout = 10000",
 		 pg->cfg->delivery_timeout_ms * 2 + 10000);
 	if ((rc = exec_cmd(pg, sql, "cannot set up the session", errbuf, errsize)) != PG_OK)
@@ -591,6 +717,8 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 		set_err(errbuf, errsize, "cannot claim rows", "batch smaller than the claim");
 		return PG_ERR_QUERY;
 	}
+	if (pg->qfloor != NULL && (rc = floor_step(pg, errbuf, errsize)) != PG_OK)
+		return rc;
 	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
 	if (buckets != NULL)
@@ -718,16 +846,19 @@ void pg_abort(struct pg *pg)
 
 int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
 {
-	char sql[1024];
+	char sql[1280], above[300] = "";
 	PGresult *res;
 	int rc = PG_OK;
 
+	/* Above the floor, like the claim: below it nothing is pending, only entries vacuum has not removed yet. */
+	if (pg->qfloor != NULL)
+		snprintf(above, sizeof(above), " AND id > (SELECT floor FROM %s WHERE one)", pg->qfloor);
 	snprintf(sql, sizeof(sql),
-		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL),"
+		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL%2$s),"
 		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s"
-		 "  WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 1), 0),"
+		 "  WHERE sent_at IS NULL AND failed_at IS NULL%2$s ORDER BY id LIMIT 1), 0),"
 		 " (SELECT count(*) FROM %1$s WHERE failed_at IS NOT NULL AND sent_at IS NULL)",
-		 pg->qtable);
+		 pg->qtable, above);
 	res = PQexec(pg->conn, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = rc_of(pg, res);

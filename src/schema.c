@@ -91,7 +91,8 @@ static int make_vars(struct var *v, const char *schema, const char *table, const
 	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
 						"table_notify", "table_lag",
 						"table_purge",	   "table_bucket",     "table_buckets",
-						"table_relays",	   "table_blockers_idx" };
+						"table_relays",	   "table_blockers_idx", "table_floor",
+						"table_floor_reset", "table_floor_truncate", "table_xid_first" };
 	int n = 0;
 
 	v[n].name = "schema";

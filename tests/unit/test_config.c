@@ -55,6 +55,7 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(cfg->n_kafka_props, 0);
 	assert_string_equal(cfg->ordering, "key");
 	assert_int_equal(cfg->ordering_key, 1);
+	assert_int_equal(cfg->sent_delete, 0);
 	assert_string_equal(cfg->on_permanent_error, "park");
 	assert_int_equal(cfg->block_key, 0);
 	assert_null(cfg->instance);
@@ -72,7 +73,7 @@ static void every_setting_is_read(void **state)
 	(void)state;
 	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 50; poll_interval_ms = 250; delivery_timeout_ms = 5000;"
 					   " shutdown_timeout_ms = 2000; backoff_min_ms = 10; backoff_max_ms = 20;"
-					   " event_id_header = \"event-id\"; ordering = \"none\"; instance = \"r1\";"
+					   " event_id_header = \"event-id\"; ordering = \"none\"; instance = \"r1\"; on_sent = \"delete\";"
 					   " heartbeat_ms = 200; lease_ttl_ms = 600; epoch_header = \"ep\"; };\n"
 					   "log: { level = \"debug\"; stats_interval_ms = 2000; };\n",
 				   &cfg, err, sizeof(err)),
@@ -85,6 +86,7 @@ static void every_setting_is_read(void **state)
 	assert_int_equal(cfg->backoff_max_ms, 20);
 	assert_string_equal(cfg->event_id_header, "event-id");
 	assert_int_equal(cfg->ordering_key, 0);
+	assert_int_equal(cfg->sent_delete, 1);
 	assert_string_equal(cfg->instance, "r1");
 	assert_int_equal(cfg->heartbeat_ms, 200);
 	assert_int_equal(cfg->lease_ttl_ms, 600);
@@ -141,6 +143,7 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 	expect_error(MINIMAL "log: { level = \"chatty\"; };\n", ":3: log.level: \"chatty\" is not one of");
 	expect_error(MINIMAL "relay: { event_id_header = \"\"; };\n", "relay.event_id_header: must not be empty");
 	expect_error(MINIMAL "relay: { ordering = \"bykey\"; };\n", ":3: relay.ordering: \"bykey\" is not one of key, none");
+	expect_error(MINIMAL "relay: { on_sent = \"drop\"; };\n", ":3: relay.on_sent: \"drop\" is not one of mark, delete");
 	expect_error(MINIMAL "relay: { on_permanent_error = \"drop\"; };\n",
 		     ":3: relay.on_permanent_error: \"drop\" is not one of park, block_key");
 	expect_error(MINIMAL "relay: { heartbeat_ms = 2000; };\n",
@@ -313,13 +316,13 @@ static void reload_moves_live_settings_only(void **state)
 	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 10; };\n", &live, err, sizeof(err)), 0);
 	assert_int_equal(load_text("postgres: { conninfo = \"dbname=other\"; table = \"t2\"; };\n"
 				   "kafka: { brokers = \"127.0.0.1:9092\"; properties = [ \"linger.ms=1\" ]; };\n"
-				   "relay: { batch_size = 20; ordering = \"none\"; poll_interval_ms = 50; };\n"
+				   "relay: { batch_size = 20; ordering = \"none\"; on_sent = \"delete\"; poll_interval_ms = 50; };\n"
 				   "log: { level = \"debug\"; };\n",
 				   &fresh, err, sizeof(err)),
 			 0);
 	changed = config_reload(live, fresh, restart, sizeof(restart));
 	assert_int_equal(changed, CONFIG_RELOAD_KAFKA | CONFIG_RELOAD_CLAIM | CONFIG_RELOAD_OTHER);
-	assert_string_equal(restart, "postgres.conninfo,postgres.table,relay.ordering");
+	assert_string_equal(restart, "postgres.conninfo,postgres.table,relay.on_sent,relay.ordering");
 	assert_int_equal(live->batch_size, 20);
 	assert_int_equal(live->poll_interval_ms, 50);
 	assert_int_equal(live->log_level, LOG_DEBUG);
@@ -327,6 +330,7 @@ static void reload_moves_live_settings_only(void **state)
 	assert_string_equal(live->kafka_props[0].value, "1");
 	assert_string_equal(live->pg_table, "outbox");
 	assert_string_equal(live->ordering, "key");
+	assert_int_equal(live->sent_delete, 0);
 	assert_int_equal(fresh->n_kafka_props, 0); /* the old values, freed with fresh */
 	config_free(fresh);
 	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 20; poll_interval_ms = 50; };\n"
