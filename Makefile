@@ -58,7 +58,7 @@ FUZZ_SECONDS ?= 60
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic \
 	$(BUILD)/tests/notifysink $(BUILD)/tests/consumer
 
-.PHONY: all clean check unit integration chaos chaos-short setup demo bench install tools fuzz fuzz-build
+.PHONY: all clean check unit integration chaos chaos-short setup demo bench bench-long install tools fuzz fuzz-build
 
 all: $(BUILD)/outboxd
 
@@ -176,6 +176,11 @@ $(BUILD)/bench/latency: bench/latency.c | $(BUILD)/obj
 
 bench: setup all tools $(BUILD)/bench/latency
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) LATENCY=$(abspath $(BUILD)/bench/latency) bench/run.sh
+
+# The growth workload at 10M events (about 20 GB of tables and an hour or more).
+bench-long: setup all tools $(BUILD)/bench/latency
+	@BENCH_EVENTS=10000000 BENCH_LONGTX_CAP_S=3600 OUTBOXD=$(abspath $(BUILD)/outboxd) \
+		LATENCY=$(abspath $(BUILD)/bench/latency) bench/run.sh
 
 demo: setup all tools
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) tests/demo.sh

@@ -280,8 +280,10 @@ h_start_mock() {
 	h_log "librdkafka mock cluster on $H_KAFKA_BROKERS (not a real broker)"
 }
 
+# Tests want a quick start (C1 only, small heap); make bench sets H_KAFKA_JVM_OPTS for the broker's full speed.
 h_kafka_launch() {
-	java -Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+	# shellcheck disable=SC2086
+	java ${H_KAFKA_JVM_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} -Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$H_KAFKA_DIR/log4j2.properties" -cp "$H_BUILD/kafka/lib/*" \
 		kafka.Kafka "$H_KAFKA_DIR/server.properties" >>"$H_KAFKA_DIR/broker.log" 2>&1 </dev/null &
 	echo $! >"$H_KAFKA_DIR/pid"
