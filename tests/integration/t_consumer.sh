@@ -3,7 +3,7 @@
 # balances equal the sums of the events' amounts, each event is recorded once, and every duplicate is skipped.
 # replay refuses ambiguous input and changes nothing then.
 t_db
-t_conf "$T_DIR/o.conf" "batch_size = 100;"
+t_conf "$T_DIR/o.conf" "batch_size = 100; poll_interval_ms = 200;"
 t_install "$T_DIR/o.conf"
 OTHER="$T_TOPIC-other"
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'acct-' || (g % 20), convert_to((g % 7 + 1)::text, 'UTF8')) FROM generate_series(1, 500) g" >/dev/null
@@ -41,7 +41,7 @@ t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 # The topic now holds 500 events and 200 + 500 - 10 (the other topic's rows in the id replay) duplicates.
 dups=$((200 - 10 + 500))
 "$TOOLS/consumer" --pg "$T_CONNINFO" --brokers "$H_KAFKA_BROKERS" --topic "$T_TOPIC" --group "g1-$T_TOPIC" \
-	--idle-exit-ms 2500 >"$T_DIR/consumer1.out"
+	--idle-exit-ms 1500 >"$T_DIR/consumer1.out"
 cat "$T_DIR/consumer1.out"
 t_expect_grep "$T_DIR/consumer1.out" "^consumer: messages=$((500 + dups)) applied=500 duplicates=$dups$"
 want=$(t_sql "SELECT string_agg(key || '=' || s, ',' ORDER BY key) FROM (SELECT key, sum(convert_from(payload, 'UTF8')::int) s FROM outbox WHERE topic = '$T_TOPIC' GROUP BY key) x")
@@ -50,6 +50,6 @@ t_expect_eq "$got" "$want" "balances after consuming duplicates"
 t_expect_eq "$(t_sql "SELECT count(*) FROM processed_events")" 500 "events recorded"
 # A second consumer group re-reads the whole topic into the same database: all duplicates, nothing changes.
 "$TOOLS/consumer" --pg "$T_CONNINFO" --brokers "$H_KAFKA_BROKERS" --topic "$T_TOPIC" --group "g2-$T_TOPIC" \
-	--idle-exit-ms 2500 >"$T_DIR/consumer2.out"
+	--idle-exit-ms 1500 >"$T_DIR/consumer2.out"
 t_expect_grep "$T_DIR/consumer2.out" "^consumer: messages=$((500 + dups)) applied=0 duplicates=$((500 + dups))$"
 t_expect_eq "$(t_sql "SELECT string_agg(account || '=' || total, ',' ORDER BY account) FROM balances")" "$want" "balances after a full re-read"

@@ -13,12 +13,12 @@ t_wait_sql "SELECT floor FROM outbox_floor" 10 10 || t_fail "the floor did not r
 # A writer takes id 11 and stays open while 2,000 later rows are relayed; then it commits, and its key's next
 # event follows. The floor must stay at 10 meanwhile, or row 11 would never be claimed.
 psql -qX "$T_CONNINFO" -c "BEGIN" -c "SELECT outbox_enqueue('$T_TOPIC', 'late', 'a1'::bytea)" \
-	-c "SELECT pg_sleep(8)" -c "COMMIT" >/dev/null &
+	-c "SELECT pg_sleep(5)" -c "COMMIT" >/dev/null &
 writer=$!
 t_wait_sql "SELECT last_value FROM outbox_id_seq" 11 10 || t_fail "the writer did not take id 11"
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'k' || (i % 50), convert_to('w' || i, 'UTF8')) FROM generate_series(1, 2000) i" >/dev/null
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 20 || t_fail "the later rows were not relayed"
-open=$(t_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(8)%'")
+open=$(t_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(5)%'")
 floor=$(t_sql "SELECT floor FROM outbox_floor")
 t_expect_eq "$open" 1 "the writer is still open"
 [ "$floor" -le 10 ] || t_fail "the floor rose to $floor past the open writer's row 11"
