@@ -119,13 +119,9 @@ static int result_ok(struct pg *pg, PGresult *res, const char *what, char *errbu
 	return rc;
 }
 
-/* Runs a statement with text parameters on pg and returns its result with tuples, or NULL with errbuf set and
- * *rc the error class. The caller PQclears. */
-static PGresult *query(struct pg *pg, const char *sql, int n, const char *const *params, const char *what, int *rc,
-		       char *errbuf, size_t errsize)
+/* res if it holds tuples; otherwise NULL with errbuf set and *rc the error class (res is cleared). */
+static PGresult *tuples_or_null(struct pg *pg, PGresult *res, const char *what, int *rc, char *errbuf, size_t errsize)
 {
-	PGresult *res = PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0);
-
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	*rc = rc_of(pg, res);
@@ -134,18 +130,20 @@ static PGresult *query(struct pg *pg, const char *sql, int n, const char *const 
 	return NULL;
 }
 
+/* Runs a statement with text parameters on pg and returns its result with tuples, or NULL with errbuf set and
+ * *rc the error class. The caller PQclears. */
+static PGresult *query(struct pg *pg, const char *sql, int n, const char *const *params, const char *what, int *rc,
+		       char *errbuf, size_t errsize)
+{
+	return tuples_or_null(pg, PQexecParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0), what, rc, errbuf,
+			      errsize);
+}
+
 /* As query, for a prepared statement. */
 static PGresult *query_prepared(struct pg *pg, const char *stmt, int n, const char *const *params, const char *what,
 				int *rc, char *errbuf, size_t errsize)
 {
-	PGresult *res = PQexecPrepared(pg->conn, stmt, n, params, NULL, NULL, 0);
-
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		return res;
-	*rc = rc_of(pg, res);
-	set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
-	PQclear(res);
-	return NULL;
+	return tuples_or_null(pg, PQexecPrepared(pg->conn, stmt, n, params, NULL, NULL, 0), what, rc, errbuf, errsize);
 }
 
 static int exec_cmd(struct pg *pg, const char *sql, const char *what, char *errbuf, size_t errsize)
