@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fault.h"
 
@@ -28,6 +29,8 @@ struct pg {
 	 * was read to end. cand_xip NULL: none waiting. */
 	char *qfloor; /* quoted <table>_floor, NULL below version 6 */
 	char *cand_xip, cand_floor[24], cand_gen[24];
+	int64_t floor_step_ms; /* when the floor was last looked at (monotonic) */
+	int claim_full;        /* the last claim took as many rows as it could */
 };
 
 struct pg *pg_new(const struct config *cfg)
@@ -412,6 +415,16 @@ static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
 	return prepare(pg, "floor_raise", sql, 3, errbuf, errsize);
 }
 
+#define FLOOR_STEP_MS 100
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Outside a transaction, before a claim: applies the waiting reading if its transactions have ended, and takes a
  * new one when none is waiting. Each statement commits on its own, so the floor row is never held for a batch. */
 static int floor_step(struct pg *pg, char *errbuf, size_t errsize)
@@ -715,8 +728,13 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 		set_err(errbuf, errsize, "cannot claim rows", "batch smaller than the claim");
 		return PG_ERR_QUERY;
 	}
-	if (pg->qfloor != NULL && (rc = floor_step(pg, errbuf, errsize)) != PG_OK)
-		return rc;
+	/* While a backlog drains, every claim; otherwise at most every FLOOR_STEP_MS, which keeps the round trips off
+	 * a quiet relay's latency and the floor close enough behind. */
+	if (pg->qfloor != NULL && (pg->claim_full || monotonic_ms() - pg->floor_step_ms >= FLOOR_STEP_MS)) {
+		if ((rc = floor_step(pg, errbuf, errsize)) != PG_OK)
+			return rc;
+		pg->floor_step_ms = monotonic_ms();
+	}
 	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
 	if (buckets != NULL)
@@ -745,6 +763,7 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 		b->n = i + 1;
 	}
 	b->more = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) > b->n;
+	pg->claim_full = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) >= limit;
 	return PG_OK;
 }
 
