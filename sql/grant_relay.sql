@@ -17,6 +17,7 @@
 \else
 \set table outbox
 \endif
+\set table_purge :table '_purge'
 \set table_buckets :table '_buckets'
 \set table_relays :table '_relays'
 \set table_floor :table '_floor'
