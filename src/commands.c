@@ -162,7 +162,7 @@ int cmd_schema_debezium(const struct config *cfg)
 	const char *schema = cfg->dbz_schema ? cfg->dbz_schema : cfg->pg_schema, *kind = NULL;
 	const char *cols[4] = { cfg->dbz_id, cfg->dbz_route_by, cfg->dbz_key, cfg->dbz_payload };
 	const char *ph = cfg->dbz_table ? strstr(cfg->dbz_topic, "${routedByValue}") : NULL;
-	char err[1024], prefix[256], fn[128], trig[128], *sql = NULL;
+	char err[1024], prefix[256], *sql = NULL;
 	struct pg *pg = NULL;
 	int rc;
 
@@ -178,14 +178,11 @@ int cmd_schema_debezium(const struct config *cfg)
 		rc = refused_status(rc);
 		goto done;
 	}
-	snprintf(fn, sizeof(fn), "%s_from_debezium", cfg->pg_table);
-	snprintf(trig, sizeof(trig), "outboxd_%s", cfg->pg_table);
 	{
 		const char *vars[] = { "source_schema",	 schema,      "source_table", cfg->dbz_table, "id_field",
 				       cols[0],		 "route_by_field", cols[1],   "key_field",    cols[2],
 				       "payload_field",	 cols[3],     "topic_prefix", prefix,	     "topic_suffix",
-				       ph + strlen("${routedByValue}"), "payload_kind", kind, "debezium_fn", fn,
-				       "debezium_trigger", trig };
+				       ph + strlen("${routedByValue}"), "payload_kind", kind };
 		sql = schema_render_debezium(cfg->pg_schema, cfg->pg_table, vars, (int)(sizeof(vars) / sizeof(vars[0]) / 2),
 					     err, sizeof(err));
 	}

@@ -78,33 +78,24 @@ int schema_latest_version(void)
 }
 
 struct var {
-	const char *name;
+	char name[64];
 	char value[256];
 };
 
-#define MAX_VARS 32
+#define MAX_VARS 48
 
-/* The names the templates derive with psql's \set; keep in step with the \set lines of sql/. Then the extra
- * variables of the file being rendered (role, the Debezium settings). */
+/* schema, table, then the extra variables of the file being rendered (role, the Debezium settings). The names
+ * the templates derive from these come from their own \set lines (set_var). */
 static int make_vars(struct var *v, const char *schema, const char *table, const char *const *extra, int n_extra)
 {
-	static const char *const suffixed[] = { "table_pending_idx", "table_failed_idx", "table_enqueue",
-						"table_notify", "table_lag",
-						"table_purge",	   "table_bucket",     "table_buckets",
-						"table_relays",	   "table_blockers_idx", "table_floor",
-						"table_floor_reset", "table_floor_truncate", "table_xid_first" };
 	int n = 0;
 
-	v[n].name = "schema";
+	snprintf(v[n].name, sizeof(v[0].name), "schema");
 	snprintf(v[n++].value, sizeof(v[0].value), "%s", schema);
-	v[n].name = "table";
+	snprintf(v[n].name, sizeof(v[0].name), "table");
 	snprintf(v[n++].value, sizeof(v[0].value), "%s", table);
-	for (size_t i = 0; i < sizeof(suffixed) / sizeof(suffixed[0]); i++) {
-		v[n].name = suffixed[i];
-		snprintf(v[n++].value, sizeof(v[0].value), "%s%s", table, suffixed[i] + strlen("table"));
-	}
 	for (int i = 0; i + 1 < 2 * n_extra && n < MAX_VARS; i += 2) {
-		v[n].name = extra[i];
+		snprintf(v[n].name, sizeof(v[0].name), "%s", extra[i]);
 		snprintf(v[n++].value, sizeof(v[0].value), "%s", extra[i + 1]);
 	}
 	return n;
@@ -160,21 +151,80 @@ oom:
 	return -1;
 }
 
-static int render_file(struct buf *out, const struct schema_file *f, const struct var *vars, int nvars,
-		       char *errbuf, size_t errsize)
+/* psql's "\set NAME VALUE...", the values :var or 'literal' and joined, as the templates use it. A name already
+ * set (by the caller, or by an earlier file) keeps its value, which is what the files' \if :{?name} defaults do
+ * in psql. */
+static int set_var(struct var *v, int *n, const char *line, size_t len, const char *file, int lineno, char *errbuf,
+		   size_t errsize)
+{
+	const char *p = line + strlen("\\set "), *end = line + len, *name = p;
+	char value[sizeof(v[0].value)];
+	size_t nlen, vlen = 0;
+
+	while (p < end && *p != ' ')
+		p++;
+	nlen = (size_t)(p - name);
+	if (find_var(v, *n, name, nlen) != NULL)
+		return 0;
+	if (nlen == 0 || nlen >= sizeof(v[0].name) || *n >= MAX_VARS)
+		goto bad;
+	while (p < end) {
+		const char *t, *te;
+		const struct var *r;
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (*p == '\'') {
+			t = p + 1;
+			if ((te = memchr(t, '\'', (size_t)(end - t))) == NULL)
+				goto bad;
+			p = te + 1;
+		} else if (*p == ':') {
+			for (te = p + 1; te < end && *te != ' '; te++)
+				;
+			if ((r = find_var(v, *n, p + 1, (size_t)(te - p - 1))) == NULL)
+				goto bad;
+			p = te;
+			t = r->value;
+			te = t + strlen(t);
+		} else {
+			goto bad;
+		}
+		if (vlen + (size_t)(te - t) >= sizeof(value))
+			goto bad;
+		memcpy(value + vlen, t, (size_t)(te - t));
+		vlen += (size_t)(te - t);
+	}
+	memcpy(v[*n].name, name, nlen);
+	v[*n].name[nlen] = '\0';
+	memcpy(v[*n].value, value, vlen);
+	v[*n].value[vlen] = '\0';
+	(*n)++;
+	return 0;
+bad:
+	snprintf(errbuf, errsize, "%s:%d: a \\set line this renderer cannot read", file, lineno);
+	return -1;
+}
+
+/* Other psql meta-commands (\if, \else, \endif) are dropped. */
+static int render_file(struct buf *out, const struct schema_file *f, struct var *vars, int *nvars, char *errbuf,
+		       size_t errsize)
 {
 	const char *p = f->text;
-	int lineno = 0;
+	int lineno = 0, rc = 0;
 
-	while (*p) {
+	while (*p && rc == 0) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		lineno++;
-		if (*p != '\\' && render_line(out, p, len, vars, nvars, f->name, lineno, errbuf, errsize) < 0)
-			return -1;
+		if (len > strlen("\\set ") && strncmp(p, "\\set ", strlen("\\set ")) == 0)
+			rc = set_var(vars, nvars, p, len, f->name, lineno, errbuf, errsize);
+		else if (*p != '\\')
+			rc = render_line(out, p, len, vars, *nvars, f->name, lineno, errbuf, errsize);
 		p += len + (nl != NULL);
 	}
-	return 0;
+	return rc;
 }
 
 /* PostgreSQL truncates names at 63 bytes: refuse rather than act on another object. */
@@ -217,7 +267,7 @@ static char *render(const char *schema, const char *table, const char *const *ex
 		const struct schema_file *f = &schema_files[i];
 		if (only != NULL ? strcmp(f->name, only) != 0 : f->version <= from_version)
 			continue;
-		if (render_file(&out, f, vars, nvars, errbuf, errsize) < 0) {
+		if (render_file(&out, f, vars, &nvars, errbuf, errsize) < 0) {
 			free(out.data);
 			return NULL;
 		}
