@@ -58,6 +58,10 @@ int pg_socket(const struct pg *pg);
 /* Reads pending notifications without blocking. Returns how many arrived, or PG_ERR_CONN. */
 int pg_drain_notifies(struct pg *pg);
 
+/* The claim floor (schema version 6; a no-op below it): outside a transaction, raises the floor by a reading
+ * taken earlier once it is proved safe, and takes the next reading. Each statement commits on its own. */
+int pg_floor_step(struct pg *pg, char *errbuf, size_t errsize);
+
 /* Begins a transaction and claims unsent rows in id order, within the limits given to pg_prepare_relay, into b,
  * which then owns the result; b->more says rows were left for the next batch. With ordering by key, only rows
  * of buckets ("{1,5,...}", NULL: all) and waiting for row locks; otherwise any row, FOR UPDATE SKIP LOCKED. The

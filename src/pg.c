@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fault.h"
 
@@ -29,8 +28,6 @@ struct pg {
 	 * was read to end. cand_xip NULL: none waiting. */
 	char *qfloor; /* quoted <table>_floor, NULL below version 6 */
 	char *cand_xip, cand_floor[24], cand_gen[24];
-	int64_t floor_step_ms; /* when the floor was last looked at (monotonic) */
-	int claim_full;        /* the last claim took as many rows as it could */
 };
 
 struct pg *pg_new(const struct config *cfg)
@@ -279,6 +276,12 @@ static int prepare_purge(struct pg *pg, char *errbuf, size_t errsize)
 	return prepare(pg, "purge", sql, 2, errbuf, errsize);
 }
 
+/* What an UPDATE that ends a row's retry schedule adds to its SET list (schema version 5 has the column). */
+static const char *unschedule(int version)
+{
+	return version >= 5 ? ", next_attempt_at = NULL" : "";
+}
+
 /* Schema version 5: a row waits while its next attempt is not due, and so do the other pending rows of its
  * (topic, key), which would otherwise overtake it; with block_key, a failed row holds its key back too. The
  * blocked keys are gathered once per claim from the blockers index (its predicate is repeated so that it is
@@ -299,6 +302,16 @@ static void add_blocking(struct pg *pg, char *with, size_t with_size, char *wher
 		 " AND (t.key IS NULL OR (t.topic, t.key) NOT IN (SELECT topic, key FROM blocked))");
 }
 
+/* " AND id > <the floor>" for a statement on the outbox (schema version 6), else "": below the floor nothing is
+ * pending, only entries vacuum has not removed yet. */
+static void above_floor(const struct pg *pg, char *buf, size_t size)
+{
+	if (pg->qfloor != NULL)
+		snprintf(buf, size, " AND id > (SELECT floor FROM %s WHERE one)", pg->qfloor);
+	else
+		buf[0] = '\0';
+}
+
 /* The claim: with filter, only rows of the buckets in $1 (an int[]). */
 static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn, int filter, char *errbuf,
 			 size_t errsize)
@@ -316,9 +329,7 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 		snprintf(bucket, sizeof(bucket), "%s(key, id)", bucket_fn);
 	else
 		strcpy(bucket, "-1");
-	where[0] = '\0';
-	if (pg->qfloor != NULL)
-		snprintf(where, sizeof(where), " AND t.id > (SELECT floor FROM %s WHERE one)", pg->qfloor);
+	above_floor(pg, where, sizeof(where));
 	if (filter)
 		snprintf(where + strlen(where), sizeof(where) - strlen(where), " AND %s(key, id) = ANY($1::integer[])",
 			 bucket_fn);
@@ -389,8 +400,8 @@ int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *
  * generation, the highest id the floor may rise to (just below the first pending row above it, or the last row
  * when none is pending) and the transactions then in progress. floor_raise applies such a reading once every one
  * of those transactions has ended, and only if no reset came between; since their rows may have become visible
- * and pending meanwhile, it rises no further than below the first pending row it sees then. It returns whether
- * they have ended. */
+ * and pending meanwhile, it rises no further than below the first pending row it sees then (the UPDATE runs
+ * whether or not the result reads it). It returns whether they have ended. */
 static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
 {
 	char sql[1024];
@@ -410,58 +421,64 @@ static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
 		 "  WHERE t.sent_at IS NULL AND t.failed_at IS NULL AND t.id > (SELECT floor FROM %2$s WHERE one))) AS floor),"
 		 " raised AS (UPDATE %2$s f SET floor = target.floor FROM ended, target"
 		 "  WHERE f.one AND ended.ok AND f.gen = $3::bigint AND f.floor < target.floor RETURNING 1)"
-		 " SELECT ok, (SELECT count(*) FROM raised) FROM ended",
+		 " SELECT ok FROM ended",
 		 pg->qtable, pg->qfloor);
 	return prepare(pg, "floor_raise", sql, 3, errbuf, errsize);
 }
 
-#define FLOOR_STEP_MS 100
-
-static int64_t monotonic_ms(void)
+/* Applies the waiting reading if its transactions have ended; returns 1 if it did (or was void), 0 if it must
+ * wait on, or an error. */
+static int floor_raise(struct pg *pg, char *errbuf, size_t errsize)
 {
-	struct timespec ts;
+	const char *params[3] = { pg->cand_xip, pg->cand_floor, pg->cand_gen };
+	PGresult *res;
+	int rc = PG_OK, ended;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if ((res = query_prepared(pg, "floor_raise", 3, params, "cannot raise the claim floor", &rc, errbuf, errsize)) ==
+	    NULL)
+		return rc;
+	ended = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (ended) {
+		free(pg->cand_xip);
+		pg->cand_xip = NULL;
+	}
+	return ended;
 }
 
-/* Outside a transaction, before a claim: applies the waiting reading if its transactions have ended, and takes a
- * new one when none is waiting. Each statement commits on its own, so the floor row is never held for a batch. */
-static int floor_step(struct pg *pg, char *errbuf, size_t errsize)
+/* Takes a new reading. */
+static int floor_probe(struct pg *pg, char *errbuf, size_t errsize)
 {
 	PGresult *res;
 	int rc = PG_OK;
 
-	for (int round = 0; round < 2; round++) {
-		if (pg->cand_xip != NULL) {
-			const char *params[3] = { pg->cand_xip, pg->cand_floor, pg->cand_gen };
-			if ((res = query_prepared(pg, "floor_raise", 3, params, "cannot raise the claim floor", &rc, errbuf,
-						  errsize)) == NULL)
-				return rc;
-			int ended = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-			PQclear(res);
-			if (!ended)
-				return PG_OK;
-			free(pg->cand_xip);
-			pg->cand_xip = NULL;
-			if (round > 0)
-				return PG_OK;
-		}
-		if ((res = query_prepared(pg, "floor_probe", 0, NULL, "cannot read the claim floor", &rc, errbuf,
-					  errsize)) == NULL)
-			return rc;
-		snprintf(pg->cand_gen, sizeof(pg->cand_gen), "%s", PQgetvalue(res, 0, 0));
-		snprintf(pg->cand_floor, sizeof(pg->cand_floor), "%s", PQgetvalue(res, 0, 1));
-		pg->cand_xip = strdup(PQgetvalue(res, 0, 2));
-		PQclear(res);
-		if (pg->cand_xip == NULL) {
-			set_err(errbuf, errsize, "cannot read the claim floor", "out of memory");
-			return PG_ERR_QUERY;
-		}
-		/* Nothing was in progress: the reading holds at once. */
-		if (strcmp(pg->cand_xip, "{}") != 0)
-			return PG_OK;
+	if ((res = query_prepared(pg, "floor_probe", 0, NULL, "cannot read the claim floor", &rc, errbuf, errsize)) ==
+	    NULL)
+		return rc;
+	snprintf(pg->cand_gen, sizeof(pg->cand_gen), "%s", PQgetvalue(res, 0, 0));
+	snprintf(pg->cand_floor, sizeof(pg->cand_floor), "%s", PQgetvalue(res, 0, 1));
+	pg->cand_xip = strdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (pg->cand_xip == NULL) {
+		set_err(errbuf, errsize, "cannot read the claim floor", "out of memory");
+		return PG_ERR_QUERY;
 	}
+	return PG_OK;
+}
+
+int pg_floor_step(struct pg *pg, char *errbuf, size_t errsize)
+{
+	int rc;
+
+	if (pg->qfloor == NULL)
+		return PG_OK;
+	if (pg->cand_xip != NULL && (rc = floor_raise(pg, errbuf, errsize)) <= 0)
+		return rc; /* an error, or still waiting */
+	if ((rc = floor_probe(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	/* Nothing was in progress: the reading holds at once. */
+	if (strcmp(pg->cand_xip, "{}") == 0 && (rc = floor_raise(pg, errbuf, errsize)) < 0)
+		return rc;
 	return PG_OK;
 }
 
@@ -484,7 +501,7 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 		return rc;
 	snprintf(sql, sizeof(sql),
 		 "UPDATE %s SET failed_at = now(), attempts = attempts + 1, last_error = $2%s WHERE id = $1::bigint",
-		 pg->qtable, pg->schema_version >= 5 ? ", next_attempt_at = NULL" : "");
+		 pg->qtable, unschedule(pg->schema_version));
 	if ((rc = prepare(pg, "mark_failed", sql, 2, errbuf, errsize)) != PG_OK)
 		return rc;
 	/* Version 5 schedules the next attempt in the row: min * 2^attempts, capped at max, times a random factor
@@ -728,13 +745,6 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 		set_err(errbuf, errsize, "cannot claim rows", "batch smaller than the claim");
 		return PG_ERR_QUERY;
 	}
-	/* While a backlog drains, every claim; otherwise at most every FLOOR_STEP_MS, which keeps the round trips off
-	 * a quiet relay's latency and the floor close enough behind. */
-	if (pg->qfloor != NULL && (pg->claim_full || monotonic_ms() - pg->floor_step_ms >= FLOOR_STEP_MS)) {
-		if ((rc = floor_step(pg, errbuf, errsize)) != PG_OK)
-			return rc;
-		pg->floor_step_ms = monotonic_ms();
-	}
 	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
 	if (buckets != NULL)
@@ -763,7 +773,6 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 		b->n = i + 1;
 	}
 	b->more = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) > b->n;
-	pg->claim_full = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) >= limit;
 	return PG_OK;
 }
 
@@ -863,13 +872,11 @@ void pg_abort(struct pg *pg)
 
 int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
 {
-	char sql[1280], above[300] = "";
+	char sql[1280], above[300];
 	PGresult *res;
 	int rc = PG_OK;
 
-	/* Above the floor, like the claim: below it nothing is pending, only entries vacuum has not removed yet. */
-	if (pg->qfloor != NULL)
-		snprintf(above, sizeof(above), " AND id > (SELECT floor FROM %s WHERE one)", pg->qfloor);
+	above_floor(pg, above, sizeof(above));
 	snprintf(sql, sizeof(sql),
 		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL%2$s),"
 		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s"
@@ -1018,7 +1025,7 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 	 * id order. */
 	snprintf(sql, sizeof(sql),
 		 "UPDATE %s SET failed_at = NULL%s WHERE failed_at IS NOT NULL AND sent_at IS NULL%s",
-		 pg->qtable, version >= 5 ? ", next_attempt_at = NULL" : "", all ? "" : " AND id = ANY($1::bigint[])");
+		 pg->qtable, unschedule(version), all ? "" : " AND id = ANY($1::bigint[])");
 	res = PQexecParams(pg->conn, sql, all ? 0 : 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = rc_of(pg, res);
@@ -1060,7 +1067,7 @@ int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const 
 	snprintf(sql, sizeof(sql),
 		 "WITH r AS (UPDATE %s SET sent_at = NULL%s WHERE sent_at IS NOT NULL AND failed_at IS NULL AND %s%s"
 		 " RETURNING id) SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM r",
-		 pg->qtable, version >= 5 ? ", next_attempt_at = NULL" : "",
+		 pg->qtable, unschedule(version),
 		 from_id ? "id >= $1::bigint" : "sent_at >= $1::timestamptz", topic ? " AND topic = $2" : "");
 	if ((res = query(pg, sql, topic ? 2 : 1, params, "cannot replay", &rc, errbuf, errsize)) == NULL)
 		return rc;

@@ -50,6 +50,7 @@ struct relay {
 	struct stats stats;
 	int64_t next_stats_ms;
 	int64_t next_purge_ms;
+	int64_t next_floor_ms;
 	int watchdog_ms;
 	char err[512];
 };
@@ -58,6 +59,12 @@ static char qbuf[600];
 #define Q(s) log_quote(qbuf, sizeof(qbuf), (s))
 
 static int min_int(int a, int b) { return a < b ? a : b; }
+
+/* The last batch was as large as it could be: more rows are waiting. */
+static int draining(const struct relay *r)
+{
+	return r->batch->n >= r->cfg->batch_size || r->batch->more;
+}
 
 /* Waits for a NOTIFY, a signal, or timeout_ms. */
 static void wait_for_work(struct relay *r, int timeout_ms)
@@ -269,11 +276,23 @@ static void park_oversize(struct relay *r, struct batch *b)
 	}
 }
 
+/* While a backlog drains, before every claim; otherwise at most every FLOOR_STEP_MS, which keeps its round trips
+ * off a quiet relay's latency and the floor close enough behind. */
+#define FLOOR_STEP_MS 100
+
 /* With ordering by key, the claim is limited to the buckets this relay owns; it may own none yet. */
 static int claim(struct relay *r, struct batch *b)
 {
 	const char *filter = NULL;
+	int64_t now = kafka_now_ms();
+	int rc;
 
+	/* r->batch (b) still holds the last batch here. */
+	if (draining(r) || now >= r->next_floor_ms) {
+		if ((rc = pg_floor_step(r->pg, r->err, sizeof(r->err))) != PG_OK)
+			return rc;
+		r->next_floor_ms = now + FLOOR_STEP_MS;
+	}
 	if (r->owner != NULL) {
 		if (owner_count(r->owner) == 0) {
 			batch_clear(b);
@@ -480,7 +499,7 @@ static void relay_loop(struct relay *r)
 			continue;
 		}
 		backoff_reset(&r->backoff);
-		if (n < r->cfg->batch_size && !r->batch->more && !purge_sent(r))
+		if (!draining(r) && !purge_sent(r))
 			wait_for_work(r, r->cfg->poll_interval_ms);
 		kafka_serve(r->kafka, 0);
 	}
