@@ -157,6 +157,14 @@ static int set_defaults(struct config *cfg)
 	return 0;
 }
 
+/* The flags read from the settings that name a mode: set after loading and again after a reload. */
+static void derive_flags(struct config *cfg)
+{
+	cfg->ordering_key = strcmp(cfg->ordering, "key") == 0;
+	cfg->sent_delete = strcmp(cfg->on_sent, "delete") == 0;
+	cfg->block_key = strcmp(cfg->on_permanent_error, "block_key") == 0;
+}
+
 struct config *config_defaults(void)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -167,7 +175,7 @@ struct config *config_defaults(void)
 		config_free(cfg);
 		return NULL;
 	}
-	cfg->ordering_key = 1;
+	derive_flags(cfg);
 	return cfg;
 }
 
@@ -278,7 +286,7 @@ int config_reload(struct config *live, struct config *fresh, char *restart, size
 		else
 			changed |= CONFIG_RELOAD_OTHER;
 	}
-	live->block_key = strcmp(live->on_permanent_error, "block_key") == 0;
+	derive_flags(live);
 	return changed;
 }
 
@@ -553,15 +561,13 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 	if (strcmp(cfg->ordering, "key") != 0 && strcmp(cfg->ordering, "none") != 0)
 		return fail_at(ld, config_lookup(lc, "relay.ordering"), "relay.ordering",
 			       "\"%s\" is not one of key, none", cfg->ordering);
-	cfg->ordering_key = strcmp(cfg->ordering, "key") == 0;
 	if (strcmp(cfg->on_sent, "mark") != 0 && strcmp(cfg->on_sent, "delete") != 0)
 		return fail_at(ld, config_lookup(lc, "relay.on_sent"), "relay.on_sent", "\"%s\" is not one of mark, delete",
 			       cfg->on_sent);
-	cfg->sent_delete = strcmp(cfg->on_sent, "delete") == 0;
 	if (strcmp(cfg->on_permanent_error, "park") != 0 && strcmp(cfg->on_permanent_error, "block_key") != 0)
 		return fail_at(ld, config_lookup(lc, "relay.on_permanent_error"), "relay.on_permanent_error",
 			       "\"%s\" is not one of park, block_key", cfg->on_permanent_error);
-	cfg->block_key = strcmp(cfg->on_permanent_error, "block_key") == 0;
+	derive_flags(cfg);
 	if (cfg->lease_ttl_ms < 2 * cfg->heartbeat_ms)
 		return fail_at(ld, config_lookup(lc, "relay.lease_ttl_ms"), "relay.lease_ttl_ms",
 			       "must be at least twice relay.heartbeat_ms");
