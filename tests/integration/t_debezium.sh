@@ -51,16 +51,16 @@ t_expect_no_grep "$T_DIR/consumed.txt" '"seq": 32'
 t_check --topic "outbox.event.Order$AGG" --topic "outbox.event.Customer$AGG"
 
 # Refusals: a missing column, and a payload type the mapping cannot read.
-t_sql "CREATE TABLE nokey (id uuid, aggregatetype text, type text, payload jsonb)"
-sed 's/table = "outboxevent"/table = "nokey"/' "$T_DIR/o.conf" >"$T_DIR/nokey.conf"
-rc=0
-"$OUTBOXD" schema debezium -c "$T_DIR/nokey.conf" >"$T_DIR/nokey.out" 2>&1 || rc=$?
-t_expect_eq "$rc" 65 "exit status for a table without aggregateid"
-t_expect_grep "$T_DIR/nokey.out" 'has no column "aggregateid"'
-t_sql "CREATE TABLE binpayload (id uuid, aggregatetype text, aggregateid text, type text, payload bytea)"
-sed 's/table = "outboxevent"/table = "binpayload"/' "$T_DIR/o.conf" >"$T_DIR/bin.conf"
-rc=0
-"$OUTBOXD" schema debezium -c "$T_DIR/bin.conf" >"$T_DIR/bin.out" 2>&1 || rc=$?
-t_expect_eq "$rc" 65 "exit status for a bytea payload"
-t_expect_grep "$T_DIR/bin.out" 'the payload must be jsonb, json or text'
+refused() { # table columns message what
+	t_sql "CREATE TABLE $1 ($2)"
+	sed "s/table = \"outboxevent\"/table = \"$1\"/" "$T_DIR/o.conf" >"$T_DIR/$1.conf"
+	rc=0
+	"$OUTBOXD" schema debezium -c "$T_DIR/$1.conf" >"$T_DIR/$1.out" 2>&1 || rc=$?
+	t_expect_eq "$rc" 65 "exit status for $4"
+	t_expect_grep "$T_DIR/$1.out" "$3"
+}
+refused nokey "id uuid, aggregatetype text, type text, payload jsonb" 'has no column "aggregateid"' \
+	"a table without aggregateid"
+refused binpayload "id uuid, aggregatetype text, aggregateid text, type text, payload bytea" \
+	'the payload must be jsonb, json or text' "a bytea payload"
 t_expect_eq "$(t_sql "SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('nokey'::regclass, 'binpayload'::regclass)")" 0 "triggers installed on refused tables"
