@@ -5,7 +5,7 @@ CREATE OR REPLACE PROCEDURE outboxd_bench_ceiling(batch int, on_sent text)
 LANGUAGE plpgsql AS $$
 DECLARE
     ids bigint[];
-    cand_xip xid8[];
+    cand_xid xid8;
     cand_floor bigint;
     cand_gen bigint;
     ended boolean;
@@ -17,24 +17,23 @@ BEGIN
     PERFORM set_config('enable_seqscan', 'off', false);
     PERFORM set_config('enable_bitmapscan', 'off', false);
     LOOP
-        -- The claim floor's step (src/pg.c, floor_step): raise it once the transactions in progress at the last
-        -- reading have ended, then read it again.
-        IF cand_xip IS NOT NULL THEN
-            SELECT NOT EXISTS (SELECT 1 FROM unnest(cand_xip) x WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot()))
-              INTO ended;
+        -- The claim floor's step (src/pg.c, pg_floor_step): raise it once every transaction older than the last
+        -- reading has ended, then read it again.
+        IF cand_xid IS NOT NULL THEN
+            SELECT pg_snapshot_xmin(pg_current_snapshot()) > cand_xid INTO ended;
             IF ended THEN
                 UPDATE ceiling_floor f SET floor = least(cand_floor, (SELECT min(t.id) - 1 FROM ceiling t
                       WHERE t.sent_at IS NULL AND t.failed_at IS NULL AND t.id > (SELECT floor FROM ceiling_floor WHERE one)))
                   WHERE f.one AND f.gen = cand_gen AND f.floor < least(cand_floor, (SELECT min(t.id) - 1 FROM ceiling t
                       WHERE t.sent_at IS NULL AND t.failed_at IS NULL AND t.id > (SELECT floor FROM ceiling_floor WHERE one)));
-                cand_xip := NULL;
+                cand_xid := NULL;
             END IF;
         END IF;
-        IF cand_xip IS NULL THEN
+        IF cand_xid IS NULL THEN
             SELECT f.gen, coalesce((SELECT min(t.id) - 1 FROM ceiling t WHERE t.sent_at IS NULL AND t.failed_at IS NULL
                   AND t.id > f.floor), (SELECT max(t.id) FROM ceiling t WHERE t.id > f.floor), f.floor),
-                ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))
-              INTO cand_gen, cand_floor, cand_xip FROM ceiling_floor f WHERE f.one;
+                pg_current_xact_id()
+              INTO cand_gen, cand_floor, cand_xid FROM ceiling_floor f WHERE f.one;
         END IF;
         -- The claim exactly as src/pg.c prepares it for the defaults: ordering "key" with one relay owning all
         -- buckets (no bucket filter, no SKIP LOCKED), on_permanent_error "park", batch_max_bytes 16 MiB,

@@ -7,10 +7,10 @@
 -- <table>_floor holds an id below which no row is pending, so the claim starts there. The relay raises it only
 -- to a point proved safe:
 --   * <table>_xid_first gives every inserting transaction its transaction id before any row id is drawn, so a row
---     not yet visible below a visible one belongs to a transaction that was in progress at that moment;
---   * the relay reads (in one snapshot) the first pending id above the floor and the transactions in progress;
---     once all of those transactions have ended it raises the floor to just below that id, or below the first
---     row pending then if that is lower (their rows have become visible meanwhile);
+--     not yet visible below a visible one belongs to a transaction that already had an id at that moment;
+--   * the relay reads (in one snapshot) the first pending id above the floor and takes a transaction id of its
+--     own; once no transaction older than that is left it raises the floor to just below that id, or below the
+--     first row pending then if that is lower (their rows have become visible meanwhile);
 --   * any other UPDATE of the table (outboxd retry or replay, or by hand) can make a row pending again: the
 --     statement trigger <table>_floor_reset puts the floor back to 0 and bumps gen, which voids a raise that was
 --     computed before; TRUNCATE does the same (ids may restart).

@@ -24,10 +24,10 @@ struct pg {
 	size_t ids_cap;
 	unsigned table_oid; /* first half of each bucket's advisory lock key */
 	int nbuckets;       /* 0: the table has no buckets (schema version < 4) */
-	/* The claim floor (schema version 6): a raise waiting for the transactions that were in progress when it
-	 * was read to end. cand_xip NULL: none waiting. */
+	/* The claim floor (schema version 6): a raise waiting for every transaction older than the reading to end.
+	 * cand_xid "": none waiting. */
 	char *qfloor; /* quoted <table>_floor, NULL below version 6 */
-	char *cand_xip, cand_floor[24], cand_gen[24];
+	char cand_xid[24], cand_floor[24], cand_gen[24];
 };
 
 struct pg *pg_new(const struct config *cfg)
@@ -65,8 +65,8 @@ void pg_disconnect(struct pg *pg)
 	free(pg->qschema);
 	free(pg->qtable);
 	free(pg->qfloor);
-	free(pg->cand_xip);
-	pg->qschema = pg->qtable = pg->qfloor = pg->cand_xip = NULL;
+	pg->qschema = pg->qtable = pg->qfloor = NULL;
+	pg->cand_xid[0] = '\0';
 }
 
 int pg_connected(const struct pg *pg)
@@ -397,11 +397,13 @@ int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *
 }
 
 /* The claim floor (schema version 6, sql/006_floor.sql). floor_probe reads, in one snapshot, the floor's
- * generation, the highest id the floor may rise to (just below the first pending row above it, or the last row
- * when none is pending) and the transactions then in progress. floor_raise applies such a reading once every one
- * of those transactions has ended, and only if no reset came between; since their rows may have become visible
- * and pending meanwhile, it rises no further than below the first pending row it sees then (the UPDATE runs
- * whether or not the result reads it). It returns whether they have ended. */
+ * generation and the highest id the floor may rise to (just below the first pending row above it, or the last row
+ * when none is pending), and takes a transaction id of its own: every transaction that could still add a row
+ * below that point is older than it. (The snapshot's list of transactions in progress is not enough: one that
+ * took its id after the last one to finish is running but not listed.) floor_raise applies such a reading once
+ * no transaction older than that id is left, and only if no reset came between; since their rows may have
+ * become visible and pending meanwhile, it rises no further than below the first pending row it sees then (the
+ * UPDATE runs whether or not the result reads it). It returns whether they have ended. */
 static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
 {
 	char sql[1024];
@@ -410,13 +412,12 @@ static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
 	snprintf(sql, sizeof(sql),
 		 "SELECT f.gen, coalesce((SELECT min(t.id) - 1 FROM %1$s t WHERE t.sent_at IS NULL AND t.failed_at IS NULL"
 		 "  AND t.id > f.floor), (SELECT max(t.id) FROM %1$s t WHERE t.id > f.floor), f.floor),"
-		 " ARRAY(SELECT pg_snapshot_xip(pg_current_snapshot()))::text FROM %2$s f WHERE f.one",
+		 " pg_current_xact_id() FROM %2$s f WHERE f.one",
 		 pg->qtable, pg->qfloor);
 	if ((rc = prepare(pg, "floor_probe", sql, 0, errbuf, errsize)) != PG_OK)
 		return rc;
 	snprintf(sql, sizeof(sql),
-		 "WITH ended AS (SELECT NOT EXISTS (SELECT 1 FROM unnest($1::xid8[]) x"
-		 "  WHERE NOT pg_visible_in_snapshot(x, pg_current_snapshot())) AS ok),"
+		 "WITH ended AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 AS ok),"
 		 " target AS (SELECT least($2::bigint, (SELECT min(t.id) - 1 FROM %1$s t"
 		 "  WHERE t.sent_at IS NULL AND t.failed_at IS NULL AND t.id > (SELECT floor FROM %2$s WHERE one))) AS floor),"
 		 " raised AS (UPDATE %2$s f SET floor = target.floor FROM ended, target"
@@ -430,7 +431,7 @@ static int prepare_floor(struct pg *pg, char *errbuf, size_t errsize)
  * wait on, or an error. */
 static int floor_raise(struct pg *pg, char *errbuf, size_t errsize)
 {
-	const char *params[3] = { pg->cand_xip, pg->cand_floor, pg->cand_gen };
+	const char *params[3] = { pg->cand_xid, pg->cand_floor, pg->cand_gen };
 	PGresult *res;
 	int rc = PG_OK, ended;
 
@@ -439,10 +440,8 @@ static int floor_raise(struct pg *pg, char *errbuf, size_t errsize)
 		return rc;
 	ended = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
-	if (ended) {
-		free(pg->cand_xip);
-		pg->cand_xip = NULL;
-	}
+	if (ended)
+		pg->cand_xid[0] = '\0';
 	return ended;
 }
 
@@ -457,12 +456,8 @@ static int floor_probe(struct pg *pg, char *errbuf, size_t errsize)
 		return rc;
 	snprintf(pg->cand_gen, sizeof(pg->cand_gen), "%s", PQgetvalue(res, 0, 0));
 	snprintf(pg->cand_floor, sizeof(pg->cand_floor), "%s", PQgetvalue(res, 0, 1));
-	pg->cand_xip = strdup(PQgetvalue(res, 0, 2));
+	snprintf(pg->cand_xid, sizeof(pg->cand_xid), "%s", PQgetvalue(res, 0, 2));
 	PQclear(res);
-	if (pg->cand_xip == NULL) {
-		set_err(errbuf, errsize, "cannot read the claim floor", "out of memory");
-		return PG_ERR_QUERY;
-	}
 	return PG_OK;
 }
 
@@ -472,14 +467,12 @@ int pg_floor_step(struct pg *pg, char *errbuf, size_t errsize)
 
 	if (pg->qfloor == NULL)
 		return PG_OK;
-	if (pg->cand_xip != NULL && (rc = floor_raise(pg, errbuf, errsize)) <= 0)
+	if (pg->cand_xid[0] != '\0' && (rc = floor_raise(pg, errbuf, errsize)) <= 0)
 		return rc; /* an error, or still waiting */
 	if ((rc = floor_probe(pg, errbuf, errsize)) != PG_OK)
 		return rc;
-	/* Nothing was in progress: the reading holds at once. */
-	if (strcmp(pg->cand_xip, "{}") == 0 && (rc = floor_raise(pg, errbuf, errsize)) < 0)
-		return rc;
-	return PG_OK;
+	/* Often nothing older was running: the reading holds at once. */
+	return (rc = floor_raise(pg, errbuf, errsize)) < 0 ? rc : PG_OK;
 }
 
 static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
