@@ -33,22 +33,24 @@ t_check
 # transactions in progress: A takes a transaction id, B takes a later one and a row id and stays open, A then
 # writes a row and commits. B's row must not fall below the floor while B is open.
 coproc A { psql -qtAX "$T_CONNINFO"; }
-echo "BEGIN; SELECT pg_current_xact_id();" >&"${A[1]}"
-read -r _ <&"${A[0]}"
+# bash unsets A and A_PID as soon as the coprocess ends, so keep what is needed to close it.
+a_pid=$A_PID a_in=${A[1]} a_out=${A[0]}
+echo "BEGIN; SELECT pg_current_xact_id();" >&"$a_in"
+read -r _ <&"$a_out"
 b_id=$(($(t_sql "SELECT last_value FROM outbox_id_seq") + 1))
 psql -qX "$T_CONNINFO" -c "BEGIN" -c "SELECT outbox_enqueue('$T_TOPIC', 'late-b', 'b1'::bytea)" \
 	-c "SELECT pg_sleep(5)" -c "COMMIT" >/dev/null &
 writer=$!
 t_wait_sql "SELECT last_value FROM outbox_id_seq" "$b_id" 10 || t_fail "B did not take id $b_id"
-echo "SELECT outbox_enqueue('$T_TOPIC', 'late-a', 'a1'::bytea); COMMIT;" >&"${A[1]}"
+echo "SELECT outbox_enqueue('$T_TOPIC', 'late-a', 'a1'::bytea); COMMIT;" >&"$a_in"
 t_wait_sql "SELECT count(*) FROM outbox WHERE id > $b_id AND sent_at IS NOT NULL" 1 10 || t_fail "A's row not relayed"
 sleep 1
 floor=$(t_sql "SELECT floor FROM outbox_floor")
 t_expect_eq "$(t_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(5)%'")" 1 "B is still open"
 [ "$floor" -lt "$b_id" ] || t_fail "the floor rose to $floor past B's open row $b_id"
 wait "$writer"
-echo "\\q" >&"${A[1]}"
-wait "$A_PID" 2>/dev/null || true
+echo "\\q" >&"$a_in"
+wait "$a_pid" 2>/dev/null || true
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 20 || t_fail "B's row was not relayed"
 t_check
 
