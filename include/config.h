@@ -35,6 +35,7 @@ struct config {
 
 	/* relay */
 	int batch_size;
+	int batches_per_commit;
 	int batch_max_bytes;
 	int retention_s;
 	int retention_batch;

@@ -14,8 +14,10 @@ void metrics_stop(void);
 /* Only checks that listen (may be NULL) is HOST:PORT, for check-config. */
 int metrics_check_listen(const char *listen, char *errbuf, size_t errsize);
 
-/* After each batch: its duration, and per row its outcome and, when acknowledged, the time since created_at. */
+/* After each batch is marked: its duration, and per row its outcome and, when acknowledged, the time since
+ * created_at. Counted once metrics_commit says its transaction committed, forgotten if it did not. */
 void metrics_observe_batch(const struct batch *b, double seconds, int64_t now_us);
+void metrics_commit(int committed);
 /* At each stats interval: the lag (NULL when the database could not be read). */
 void metrics_set_lag(const struct pg_lag *lag);
 /* Connection states and bucket ownership, as the relay last saw them. */

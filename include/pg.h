@@ -62,19 +62,24 @@ int pg_drain_notifies(struct pg *pg);
  * taken earlier once it is proved safe, and takes the next reading. Each statement commits on its own. */
 int pg_floor_step(struct pg *pg, char *errbuf, size_t errsize);
 
-/* Begins a transaction and claims unsent rows in id order, within the limits given to pg_prepare_relay, into b,
- * which then owns the result; b->more says rows were left for the next batch. With ordering by key, only rows
- * of buckets ("{1,5,...}", NULL: all) and waiting for row locks; otherwise any row, FOR UPDATE SKIP LOCKED. The
- * transaction stays open until pg_finish_batch or pg_abort. */
-int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *errbuf, size_t errsize);
+/* Claims unsent rows in id order, within the limits given to pg_prepare_relay, into b, which then owns the
+ * result; b->more says rows were left for the next batch. With ordering by key, only rows of buckets ("{1,5,...}",
+ * NULL: all) and waiting for row locks; otherwise any row, FOR UPDATE SKIP LOCKED. With in_flight NULL it begins
+ * a transaction; otherwise it claims the next batch of a chain in the open one, leaving out in_flight's rows
+ * (claimed, still pending, on their way to Kafka). The transaction stays open until pg_commit or pg_abort. */
+int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const struct batch *in_flight, char *errbuf,
+		   size_t errsize);
 
 /* Decodes row i of a claim result (binary format) into r, which points into res. Returns 0, or -1 with why
  * set when a value does not have the shape the claim statement promises. */
 int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize);
 
-/* Writes each row's outcome (ACKED: sent_at; PERMANENT: failed_at and reason; TRANSIENT or PENDING: attempts + 1
- * and reason) and commits. A PG_ERR_CONN here means the outcome of COMMIT is unknown: treat as not marked. */
-int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize);
+/* Writes each row's outcome in the open transaction (ACKED: sent_at, or deleted with on_sent = "delete";
+ * PERMANENT: failed_at and reason; TRANSIENT or PENDING: attempts + 1, reason and the next attempt's time). */
+int pg_mark_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize);
+
+/* Commits the open transaction. PG_ERR_CONN means the outcome of COMMIT is unknown: treat as not marked. */
+int pg_commit(struct pg *pg, char *errbuf, size_t errsize);
 
 /* Rolls back an open transaction; a broken connection is closed. */
 void pg_abort(struct pg *pg);

@@ -46,6 +46,10 @@ static const struct setting settings[] = {
 	 * LoadCredential=) or an absolute path, so a Kafka secret need not sit in the config file. */
 	{ "kafka", "credentials", ST_CREDS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
 	{ "relay", "batch_size", ST_INT, OFF(batch_size), 0, 1, 10000, 1000, NULL, 0 },
+	/* While a backlog drains, one transaction carries up to this many batches: the next batch is claimed while the
+	 * last is on its way to Kafka, so PostgreSQL and Kafka work at the same time. A crash re-sends up to this
+	 * many batches; 1 claims, publishes and commits one batch at a time. */
+	{ "relay", "batches_per_commit", ST_INT, OFF(batches_per_commit), 0, 1, 64, 4, NULL, 0 },
 	/* Bounds memory: a batch stops once its rows' bytes pass this (a single row is bounded by message.max.bytes). */
 	{ "relay", "batch_max_bytes", ST_INT, OFF(batch_max_bytes), 0, 65536, 1073741824, 16777216, NULL, 0 },
 	/* Sent rows older than this are deleted, retention_batch at a time, while the relay is idle; 0 keeps them. */

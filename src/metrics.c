@@ -41,23 +41,51 @@ static void observe(struct histogram *h, double v)
 	h->n++;
 }
 
+/* A chain's batches wait here until its transaction commits: only then were their rows marked. Only the relay
+ * thread touches it, so it needs no lock. */
+static struct {
+	unsigned long long published, failed, retried, batches;
+	struct histogram batch_seconds, latency_seconds;
+} staged;
+
 void metrics_observe_batch(const struct batch *b, double seconds, int64_t now_us)
 {
 	if (m.daemon == NULL)
 		return;
-	pthread_mutex_lock(&m.lock);
-	m.batches++;
-	observe(&m.batch_seconds, seconds);
+	staged.batches++;
+	observe(&staged.batch_seconds, seconds);
 	for (int i = 0; i < b->n; i++) {
 		const struct outbox_row *r = &b->rows[i];
 		if (r->state == ROW_ACKED) {
-			m.published++;
-			observe(&m.latency_seconds, (double)(now_us - r->created_us) / 1e6);
+			staged.published++;
+			observe(&staged.latency_seconds, (double)(now_us - r->created_us) / 1e6);
 		}
-		m.failed += r->state == ROW_PERMANENT;
-		m.retried += r->state == ROW_TRANSIENT || r->state == ROW_PENDING;
+		staged.failed += r->state == ROW_PERMANENT;
+		staged.retried += r->state == ROW_TRANSIENT || r->state == ROW_PENDING;
 	}
-	pthread_mutex_unlock(&m.lock);
+}
+
+static void merge(struct histogram *into, const struct histogram *h)
+{
+	for (int i = 0; i <= N_BOUNDS; i++)
+		into->count[i] += h->count[i];
+	into->sum += h->sum;
+	into->n += h->n;
+}
+
+void metrics_commit(int committed)
+{
+	if (m.daemon != NULL && committed) {
+		pthread_mutex_lock(&m.lock);
+		m.batches += staged.batches;
+		m.published += staged.published;
+		m.failed += staged.failed;
+		m.retried += staged.retried;
+		merge(&m.batch_seconds, &staged.batch_seconds);
+		merge(&m.latency_seconds, &staged.latency_seconds);
+		pthread_mutex_unlock(&m.lock);
+	}
+	memset(&staged, 0, sizeof(staged));
 }
 
 void metrics_set_lag(const struct pg_lag *lag)

@@ -312,7 +312,10 @@ static void above_floor(const struct pg *pg, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-/* The claim: with filter, only rows of the buckets in $1 (an int[]). */
+/* The claim: with filter, only rows of the buckets in $1 (an int[]); never the rows in the last parameter (an
+ * int8multirange): a chain's batch still in Kafka, pending but already ours. A multirange, because its ids come in
+ * a few runs and containment is a binary search: "id <> ALL(array)" scanned the whole array for every row the
+ * claim passed, a quarter of the server's time in a drain. */
 static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn, int filter, char *errbuf,
 			 size_t errsize)
 {
@@ -333,6 +336,7 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 	if (filter)
 		snprintf(where + strlen(where), sizeof(where) - strlen(where), " AND %s(key, id) = ANY($1::integer[])",
 			 bucket_fn);
+	snprintf(where + strlen(where), sizeof(where) - strlen(where), " AND NOT id <@ $%d::int8multirange", filter ? 2 : 1);
 	if (pg->schema_version >= 5)
 		add_blocking(pg, with, sizeof(with), where, sizeof(where));
 	snprintf(sql, sizeof(sql),
@@ -348,7 +352,7 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 		 " WHERE before < %2$d ORDER BY id",
 		 pg->claim.rows, pg->claim.bytes, pg->claim.row_bytes, pg->qtable, bucket, where,
 		 pg->nbuckets ? "" : " SKIP LOCKED", with);
-	return prepare(pg, name, sql, filter ? 1 : 0, errbuf, errsize);
+	return prepare(pg, name, sql, filter ? 2 : 1, errbuf, errsize);
 }
 
 static int prepare_claims(struct pg *pg, char *errbuf, size_t errsize)
@@ -365,10 +369,11 @@ static int prepare_claims(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
-/* The mark statements take the claimed ids as one "{1,2,...}" parameter, built in a buffer sized for a batch. */
+/* The mark statements take the claimed ids as one "{1,2,...}" parameter, and the claim a batch's ids as
+ * "{[1,9],[12,12],...}", built in a buffer sized for a batch. */
 static int size_ids_buf(struct pg *pg, int rows, char *errbuf, size_t errsize)
 {
-	size_t need = (size_t)rows * 21 + 3;
+	size_t need = (size_t)rows * 44 + 3;
 	char *p;
 
 	if (pg->ids_cap >= need)
@@ -727,9 +732,53 @@ static void release_result(void *res)
 	PQclear(res);
 }
 
-int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *errbuf, size_t errsize)
+/* "{id,id,...}" of the rows whose state is in mask (bit 1 << state); returns how many. first_reason, when not NULL,
+ * receives the first such row's reason. */
+#define STATE(s) (1u << (s))
+
+static int ids_of(struct pg *pg, const struct batch *b, unsigned mask, const char **first_reason)
+{
+	size_t o = 0;
+	int n = 0;
+
+	pg->ids_buf[o++] = '{';
+	for (int i = 0; i < b->n; i++) {
+		const struct outbox_row *r = &b->rows[i];
+		if (!(mask & STATE(r->state)))
+			continue;
+		if (n == 0 && first_reason != NULL)
+			*first_reason = r->reason;
+		o += (size_t)snprintf(pg->ids_buf + o, pg->ids_cap - o, "%s%lld", n ? "," : "", (long long)r->id);
+		n++;
+	}
+	pg->ids_buf[o++] = '}';
+	pg->ids_buf[o] = '\0';
+	return n;
+}
+
+/* "{[first,last],...}": b's ids (ascending, as claimed) as runs of consecutive ids. */
+static void id_ranges(struct pg *pg, const struct batch *b)
+{
+	size_t o = 0;
+
+	pg->ids_buf[o++] = '{';
+	for (int i = 0; i < b->n;) {
+		int j = i;
+		while (j + 1 < b->n && b->rows[j + 1].id == b->rows[j].id + 1)
+			j++;
+		o += (size_t)snprintf(pg->ids_buf + o, pg->ids_cap - o, "%s[%lld,%lld]", i ? "," : "",
+				      (long long)b->rows[i].id, (long long)b->rows[j].id);
+		i = j + 1;
+	}
+	pg->ids_buf[o++] = '}';
+	pg->ids_buf[o] = '\0';
+}
+
+int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const struct batch *in_flight, char *errbuf,
+		   size_t errsize)
 {
 	int limit = pg->claim.rows;
+	const char *params[2];
 	PGresult *res;
 	int rc;
 
@@ -738,12 +787,16 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 		set_err(errbuf, errsize, "cannot claim rows", "batch smaller than the claim");
 		return PG_ERR_QUERY;
 	}
-	if ((rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
+	if (in_flight == NULL && (rc = exec_cmd(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
-	if (buckets != NULL)
-		res = PQexecPrepared(pg->conn, "claim_some", 1, &buckets, NULL, NULL, 1);
+	if (in_flight != NULL)
+		id_ranges(pg, in_flight);
 	else
-		res = PQexecPrepared(pg->conn, "claim", 0, NULL, NULL, NULL, 1);
+		strcpy(pg->ids_buf, "{}");
+	params[0] = buckets != NULL ? buckets : pg->ids_buf;
+	params[1] = pg->ids_buf;
+	res = PQexecPrepared(pg->conn, buckets != NULL ? "claim_some" : "claim", buckets != NULL ? 2 : 1, params, NULL,
+			     NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = rc_of(pg, res);
 		set_err(errbuf, errsize, "cannot claim rows", PQerrorMessage(pg->conn));
@@ -767,28 +820,6 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, char *er
 	}
 	b->more = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) > b->n;
 	return PG_OK;
-}
-
-/* "{id,id,...}" of the rows in a state (or, with also, a second state); returns how many. */
-static int ids_of(struct pg *pg, const struct batch *b, enum row_state st, enum row_state also,
-		  const char **first_reason)
-{
-	size_t o = 0;
-	int n = 0;
-
-	pg->ids_buf[o++] = '{';
-	for (int i = 0; i < b->n; i++) {
-		const struct outbox_row *r = &b->rows[i];
-		if (r->state != st && r->state != also)
-			continue;
-		if (n == 0 && first_reason != NULL)
-			*first_reason = r->reason;
-		o += (size_t)snprintf(pg->ids_buf + o, pg->ids_cap - o, "%s%lld", n ? "," : "", (long long)r->id);
-		n++;
-	}
-	pg->ids_buf[o++] = '}';
-	pg->ids_buf[o] = '\0';
-	return n;
 }
 
 static int exec_prepared(struct pg *pg, const char *stmt, int n, const char *const *params, char *errbuf,
@@ -815,13 +846,13 @@ static int commit(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
-int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+int pg_mark_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
 	char bmin[16], bmax[16];
 	const char *reason = NULL;
 	int rc;
 
-	if (ids_of(pg, b, ROW_ACKED, ROW_ACKED, NULL) > 0 &&
+	if (ids_of(pg, b, STATE(ROW_ACKED), NULL) > 0 &&
 	    (rc = exec_prepared(pg, "mark_sent", 1, (const char *[]){ pg->ids_buf }, errbuf, errsize)) != PG_OK)
 		return rc;
 	for (int i = 0; i < b->n; i++) {
@@ -837,10 +868,15 @@ int pg_finish_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t e
 	/* Undelivered rows stay unsent; one reason (the first) stands for all, as they almost always share it. */
 	snprintf(bmin, sizeof(bmin), "%d", pg->cfg->backoff_min_ms);
 	snprintf(bmax, sizeof(bmax), "%d", pg->cfg->backoff_max_ms);
-	if (ids_of(pg, b, ROW_TRANSIENT, ROW_PENDING, &reason) > 0 &&
+	if (ids_of(pg, b, STATE(ROW_TRANSIENT) | STATE(ROW_PENDING), &reason) > 0 &&
 	    (rc = exec_prepared(pg, "mark_retry", 4, (const char *[]){ pg->ids_buf, reason, bmin, bmax }, errbuf,
 				errsize)) != PG_OK)
 		return rc;
+	return PG_OK;
+}
+
+int pg_commit(struct pg *pg, char *errbuf, size_t errsize)
+{
 	fault_point("before_commit");
 	return commit(pg, errbuf, errsize);
 }

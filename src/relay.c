@@ -44,7 +44,9 @@ struct relay {
 	struct owner *owner; /* ordering by key: the buckets this relay may claim; NULL with ordering none */
 	int kafka_broken; /* recreate the producer before the next batch */
 	int kafka_reload; /* the same, because its settings changed */
-	struct batch *batch;
+	struct batch *batch; /* the last batch claimed, or the one in Kafka */
+	struct batch *next;  /* a chain's next batch, claimed while batch is in Kafka */
+	int64_t deadline_ms; /* when the batch in Kafka is given up */
 	struct pg_claim_limits limits;
 	struct backoff backoff;
 	struct stats stats;
@@ -261,7 +263,6 @@ static void log_outcome(struct relay *r, const struct batch *b, int held)
 	log_debug("batch", "rows=%d acked=%d", b->n, acked);
 }
 
-/* One batch, claim to commit. Returns the number of rows claimed, or -1 when the batch must be retried later. */
 /* A row no message can hold was not even fetched; it is parked with its size so nothing waits on it. */
 static void park_oversize(struct relay *r, struct batch *b)
 {
@@ -280,15 +281,16 @@ static void park_oversize(struct relay *r, struct batch *b)
  * off a quiet relay's latency and the floor close enough behind. */
 #define FLOOR_STEP_MS 100
 
-/* With ordering by key, the claim is limited to the buckets this relay owns; it may own none yet. */
-static int claim(struct relay *r, struct batch *b)
+/* With ordering by key, the claim is limited to the buckets this relay owns; it may own none yet. The first claim
+ * of a chain (in_flight NULL) begins its transaction, after stepping the floor; the next ones run in it. */
+static int claim(struct relay *r, struct batch *b, const struct batch *in_flight)
 {
 	const char *filter = NULL;
 	int64_t now = kafka_now_ms();
 	int rc;
 
-	/* r->batch (b) still holds the last batch here. */
-	if (draining(r) || now >= r->next_floor_ms) {
+	/* r->batch still holds the last batch here. */
+	if (in_flight == NULL && (draining(r) || now >= r->next_floor_ms)) {
 		if ((rc = pg_floor_step(r->pg, r->err, sizeof(r->err))) != PG_OK)
 			return rc;
 		r->next_floor_ms = now + FLOOR_STEP_MS;
@@ -300,7 +302,7 @@ static int claim(struct relay *r, struct batch *b)
 		}
 		filter = owner_filter(r->owner);
 	}
-	return pg_claim_batch(r->pg, b, filter, r->err, sizeof(r->err));
+	return pg_claim_batch(r->pg, b, filter, in_flight, r->err, sizeof(r->err));
 }
 
 static int64_t wall_us(void)
@@ -311,53 +313,112 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int relay_batch(struct relay *r)
+/* Hands a claimed batch to Kafka. With ordering by key only under a fresh lease: a relay frozen past its lease may
+ * have been replaced, and publishing now could put an older event of a key after a newer one. Returns 0, or -1
+ * (nothing produced) when the lease has expired. */
+static int publish(struct relay *r, struct batch *b)
 {
-	struct batch *b = r->batch;
-	int64_t started = kafka_now_ms();
-	int rc, held, transient;
+	if (r->owner != NULL) {
+		if (!owner_lease_valid(r->owner))
+			return -1;
+		owner_stamp(r->owner, b);
+	}
+	park_oversize(r, b);
+	fault_point("after_claim");
+	r->deadline_ms = kafka_now_ms() + r->cfg->delivery_timeout_ms;
+	kafka_produce_batch(r->kafka, b, r->deadline_ms);
+	fault_point("after_produce");
+	return 0;
+}
 
-	rc = claim(r, b);
+/* Collects the batch's delivery reports and settles each row's outcome. Returns 1 if every row was acknowledged. */
+static int settle(struct relay *r, struct batch *b)
+{
+	int held;
+
+	await_delivery(r, b, r->deadline_ms);
+	isolate_size_failures(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	dead_letter(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
+	held = batch_hold_back_keys(b);
+	log_outcome(r, b, held);
+	return batch_count(b, ROW_ACKED) == b->n;
+}
+
+/* Another batch may join the chain: the last one was full (a backlog is draining), the chain is below its bound,
+ * and nothing asks it to stop. */
+static int chain_goes_on(const struct relay *r, const struct batch *b, int links)
+{
+	return links < r->cfg->batches_per_commit && (b->n >= r->cfg->batch_size || b->more) &&
+	       !signals_stop_requested() && !r->kafka_broken;
+}
+
+/* One transaction, claim to commit, carrying a chain of batches while a backlog drains: batch N+1 is claimed
+ * while N is on its way to Kafka, and N is marked while N+1 is. N+1 is published only once every row of N was
+ * acknowledged, so at most one batch is ever in Kafka unconfirmed and a key's later event never goes out after
+ * an earlier one that failed; otherwise N+1 is dropped unpublished and its rows stay pending for the next
+ * transaction, where the failed rows' schedule holds their keys back. A crash before COMMIT leaves every row of
+ * the chain unsent: they are re-sent. Returns the rows claimed, 0 when there was nothing to claim, or -1 when the
+ * loop must back off. */
+static int relay_chain(struct relay *r)
+{
+	struct batch *b = r->batch, *next;
+	int64_t started = kafka_now_ms();
+	int rc, links = 0, rows = 0, acked = 0, all_acked;
+
+	rc = claim(r, b, NULL);
 	if (rc != PG_OK)
 		goto pg_failed;
 	if (b->n == 0) {
 		pg_abort(r->pg);
 		return 0;
 	}
-	if (r->owner != NULL) {
-		/* A relay frozen past its lease may have been replaced: publishing now could put an older event of a
-		 * key after a newer one. Its session is (or soon will be) gone; start over with a new one. */
-		if (!owner_lease_valid(r->owner)) {
-			log_warn("lease expired before publishing: giving the batch up", "rows=%d", b->n);
-			pg_abort(r->pg);
-			pg_disconnect(r->pg);
-			batch_clear(b);
-			return -1;
-		}
-		owner_stamp(r->owner, b);
-	}
-	park_oversize(r, b);
-	fault_point("after_claim");
-	kafka_produce_batch(r->kafka, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
-	fault_point("after_produce");
-	await_delivery(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
-	isolate_size_failures(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
-	dead_letter(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
-	held = batch_hold_back_keys(b);
-	transient = batch_count(b, ROW_TRANSIENT);
-	log_outcome(r, b, held);
-	rc = pg_finish_batch(r->pg, b, r->err, sizeof(r->err));
-	if (rc != PG_OK) {
-		/* An unknown COMMIT outcome is treated as "not marked": the rows are read again and re-sent. */
-		r->stats.published_total -= batch_count(b, ROW_ACKED);
-		goto pg_failed;
-	}
-	fault_point("after_commit");
-	metrics_observe_batch(b, (double)(kafka_now_ms() - started) / 1000.0, wall_us());
-	if (transient > 0)
+	if (publish(r, b) < 0) {
+		/* Its session is (or soon will be) gone; start over with a new one. */
+		log_warn("lease expired before publishing: giving the batch up", "rows=%d", b->n);
+		pg_abort(r->pg);
+		pg_disconnect(r->pg);
+		batch_clear(b);
 		return -1;
-	return b->n;
+	}
+	for (;;) {
+		next = NULL;
+		if (chain_goes_on(r, b, ++links)) {
+			if ((rc = claim(r, r->next, b)) != PG_OK) {
+				await_delivery(r, b, r->deadline_ms);
+				goto pg_failed;
+			}
+			next = r->next->n > 0 ? r->next : NULL;
+		}
+		all_acked = settle(r, b);
+		acked += batch_count(b, ROW_ACKED);
+		if (next != NULL && (!all_acked || publish(r, next) < 0)) {
+			log_debug("the chain ends early: its next batch stays pending", "rows=%d all_acked=%d", next->n,
+				  all_acked);
+			batch_clear(next);
+			next = NULL;
+		}
+		if ((rc = pg_mark_batch(r->pg, b, r->err, sizeof(r->err))) != PG_OK) {
+			if (next != NULL)
+				await_delivery(r, next, r->deadline_ms);
+			goto pg_failed;
+		}
+		rows += b->n;
+		metrics_observe_batch(b, (double)(kafka_now_ms() - started) / 1000.0, wall_us());
+		started = kafka_now_ms();
+		if (next == NULL)
+			break;
+		r->next = b;
+		r->batch = b = next;
+	}
+	batch_clear(r->next); /* the chain's earlier batch: its rows are marked, its memory is not needed */
+	if ((rc = pg_commit(r->pg, r->err, sizeof(r->err))) != PG_OK)
+		goto pg_failed; /* an unknown COMMIT outcome is treated as "not marked": the rows are re-sent */
+	metrics_commit(1);
+	fault_point("after_commit");
+	return batch_count(b, ROW_TRANSIENT) > 0 ? -1 : rows;
 pg_failed:
+	r->stats.published_total -= acked;
+	metrics_commit(0);
 	log_warn("PostgreSQL error, will retry", "error=%s", Q(r->err));
 	pg_abort(r->pg);
 	if (rc == PG_ERR_CONN)
@@ -409,20 +470,28 @@ static int purge_sent(struct relay *r)
 	return 1;
 }
 
-/* The claim and the batch follow batch_size and batch_max_bytes. Between batches: the batch is empty. */
+/* The claim and the batches follow batch_size and batch_max_bytes. Between chains: no batch is in Kafka. */
 static void apply_claim_limits(struct relay *r)
 {
-	struct batch *b;
+	struct batch *b = NULL, *next = NULL;
 
 	r->limits.rows = r->cfg->batch_size;
 	r->limits.bytes = r->cfg->batch_max_bytes;
 	if (r->batch->cap < r->cfg->batch_size) {
-		if ((b = batch_new(r->cfg->batch_size)) == NULL) {
+		/* A producer that lost track of messages may still point into the old batches' payloads. */
+		if (r->kafka_broken && r->kafka != NULL) {
+			kafka_free(r->kafka, 0);
+			r->kafka = NULL;
+		}
+		if ((b = batch_new(r->cfg->batch_size)) == NULL || (next = batch_new(r->cfg->batch_size)) == NULL) {
 			log_warn("out of memory for the new batch size, keeping the old one", "batch_size=%d", r->batch->cap);
 			r->limits.rows = r->batch->cap;
+			batch_free(b);
 		} else {
 			batch_free(r->batch);
+			batch_free(r->next);
 			r->batch = b;
+			r->next = next;
 		}
 	}
 	if (pg_set_claim_limits(r->pg, &r->limits, r->err, sizeof(r->err)) != PG_OK) {
@@ -492,7 +561,7 @@ static void relay_loop(struct relay *r)
 			back_off(r);
 			continue;
 		}
-		n = relay_batch(r);
+		n = relay_chain(r);
 		report_stats(r);
 		if (n < 0) {
 			back_off(r);
@@ -509,7 +578,8 @@ static int relay_start(struct relay *r)
 {
 	int rc;
 
-	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->pg = pg_new(r->cfg)) == NULL ||
+	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->next = batch_new(r->cfg->batch_size)) == NULL ||
+	    (r->pg = pg_new(r->cfg)) == NULL ||
 	    (r->cfg->ordering_key && (r->owner = owner_new(r->cfg)) == NULL)) {
 		log_error("out of memory", NULL);
 		return EX_OSERR;
@@ -566,6 +636,7 @@ int relay_run(struct config *cfg)
 	owner_free(r.owner);
 	pg_free(r.pg);
 	batch_free(r.batch);
+	batch_free(r.next);
 	if (rc == 0)
 		log_info("stopped", NULL);
 	return rc;

@@ -1,6 +1,7 @@
 # The connection dropped around COMMIT by a loopback proxy, so the relay cannot know the outcome: "before" (the
 # COMMIT never arrives: rolled back) and "after" (it commits, the answer never arrives). The relay must treat an
-# unknown outcome as "not marked", reconnect and read again. LOST 0, at most a batch re-sent per cut.
+# unknown outcome as "not marked", reconnect and read again. LOST 0, at most a transaction (C_CHAIN batches)
+# re-sent per cut.
 CUTS=$(c_times 5 30)
 BATCH=100
 for mode in before after; do
@@ -24,7 +25,7 @@ for mode in before after; do
 	c_writers_stop
 	c_drained_within 30
 	kill -0 "$T_RELAY_PID" || t_fail "the relay exited"
-	c_check_row "commit-cut-$mode-x$CUTS" --max-dup $((CUTS * BATCH))
+	c_check_row "commit-cut-$mode-x$CUTS" --max-dup $((CUTS * C_CHAIN * BATCH))
 	t_stop_relay
 	t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 	kill "$proxy"

@@ -1,6 +1,6 @@
 # PostgreSQL crash-restarted (pg_ctl restart -m immediate) and the relay's backend terminated
 # (pg_terminate_backend), N times each, while writers run. The relay is never restarted: it must reconnect by
-# itself and resume within 30 s of PostgreSQL coming back. LOST 0, REORDER 0, at most a batch re-sent per fault.
+# itself and resume within 30 s of PostgreSQL coming back. LOST 0, REORDER 0, at most a transaction (C_CHAIN batches) re-sent per fault.
 N=$(c_times 10 50)
 BATCH=100
 t_db
@@ -22,7 +22,7 @@ back=$(date +%s)
 c_drained_within 30
 echo "drained $(($(date +%s) - back)) s after the last fault"
 kill -0 "$T_RELAY_PID" || t_fail "the relay exited"
-c_check_row "pg-restart+terminate-x$N" --max-dup $((2 * N * BATCH))
+c_check_row "pg-restart+terminate-x$N" --max-dup $((2 * N * C_CHAIN * BATCH))
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 t_expect_grep "$T_DIR/relay.log" 'PostgreSQL'

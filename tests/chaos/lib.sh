@@ -1,6 +1,8 @@
 # Helpers for the fault-injection scenarios (sourced after tests/integration/common.sh).
 
 # How many times to repeat a fault: short form in `make check`, long form in `make chaos`.
+# relay.batches_per_commit's default: while a backlog drains, a crash re-sends up to this many batches.
+C_CHAIN=4
 c_times() { if [ -n "${CHAOS_LONG:-}" ]; then echo "$2"; else echo "$1"; fi; }
 
 # Runs the checker and records a table row "scenario events LOST DUP REORDER STALE PHANTOM UNDRAINED result"

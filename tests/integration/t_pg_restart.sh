@@ -12,7 +12,9 @@ psql -qtAX -d "$T_DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 t_sql "SELECT outbox_enqueue('$T_TOPIC', 'key-' || (g % 20), convert_to('c' || g, 'UTF8')) FROM generate_series(1, 3000) g" >/dev/null
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 30 || t_fail "not drained within 30 s of PostgreSQL coming back"
 kill -0 "$T_RELAY_PID" || t_fail "the relay exited"
-t_check --max-dup 300
+# Each fault re-sends at most a transaction (relay.batches_per_commit = 4 batches of 100 while draining); the
+# crash may also lose the marks of the last transactions committed asynchronously.
+t_check --max-dup 1200
 t_expect_grep "$T_DIR/relay.log" 'level=warn'
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "exit status"
