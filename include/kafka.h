@@ -38,7 +38,8 @@ void kafka_free(struct kafka *k, int timeout_ms);
 /* Produces every PENDING row of b in order. Rows refused at once get ROW_PERMANENT or ROW_TRANSIENT; the rest
  * stay PENDING until their delivery report arrives. A full local queue is waited out until deadline_ms
  * (CLOCK_MONOTONIC milliseconds); after that the remaining rows are left unproduced (PENDING). Returns how many
- * rows were handed to librdkafka. */
+ * rows were handed to librdkafka. Payloads up to message.copy.max.bytes are not copied: b's rows must stay valid
+ * until every report is in (kafka_serve, kafka_abandon_batch) or the producer is freed. */
 int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms);
 
 /* Produces row i of b again, alone, for a row the broker refused in a request that another row may have made too

@@ -21,18 +21,24 @@ struct kafka {
 	const struct config *cfg;
 	rd_kafka_t *rk;
 	struct batch *batch; /* the batch whose reports are being collected, or NULL */
+	size_t copy_max;     /* message.copy.max.bytes */
 	int fatal;
 	char fatal_reason[256];
 };
 
-int kafka_max_message_bytes(struct kafka *k)
+static int conf_int(struct kafka *k, const char *name, int dflt)
 {
 	char v[32];
 	size_t n = sizeof(v);
 
-	if (rd_kafka_conf_get(rd_kafka_conf(k->rk), "message.max.bytes", v, &n) != RD_KAFKA_CONF_OK)
-		return 1000000; /* librdkafka's default */
+	if (rd_kafka_conf_get(rd_kafka_conf(k->rk), name, v, &n) != RD_KAFKA_CONF_OK)
+		return dflt;
 	return atoi(v);
+}
+
+int kafka_max_message_bytes(struct kafka *k)
+{
+	return conf_int(k, "message.max.bytes", 1000000); /* librdkafka's default */
 }
 
 int64_t kafka_now_ms(void)
@@ -206,6 +212,7 @@ struct kafka *kafka_new(const struct config *cfg, char *errbuf, size_t errsize)
 		rd_kafka_conf_destroy(conf);
 		goto fail;
 	}
+	k->copy_max = (size_t)conf_int(k, "message.copy.max.bytes", 65535);
 	return k;
 fail:
 	free(k);
@@ -277,6 +284,7 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i, 
 	rd_kafka_headers_t *hdrs;
 	rd_kafka_resp_err_t err;
 	char why[160];
+	int flags;
 
 	if (!message_topic_valid(topic, why, sizeof(why))) {
 		batch_set_state(row, ROW_PERMANENT, why);
@@ -295,7 +303,12 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i, 
 		snprintf(ep, sizeof(ep), "%lld", row->epoch);
 		rd_kafka_header_add(hdrs, k->cfg->epoch_header, -1, ep, -1);
 	}
-	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	/* A payload librdkafka copies into its request buffer anyway (up to message.copy.max.bytes) is not copied
+	 * first: it stays in the claim's result, which lives until every report is in or the producer is destroyed,
+	 * and a batch in Kafka then costs no second copy of its payloads. A larger one is sent by reference from the
+	 * request buffer, which can outlive a purged message's report, so it is copied. */
+	flags = row->payload_len <= k->copy_max ? 0 : RD_KAFKA_MSG_F_COPY;
+	err = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(flags),
 				RD_KAFKA_V_KEY(row->key, row->key_len),
 				RD_KAFKA_V_VALUE((void *)row->payload, row->payload_len), RD_KAFKA_V_HEADERS(hdrs),
 				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
