@@ -31,13 +31,16 @@ struct outbox_row {
 	long long epoch;  /* the bucket's ownership epoch when claimed (0: none) */
 	enum row_state state;
 	int suspect;      /* refused by the broker in a request that another message may have made too large */
-	char reason[160]; /* why a row was not acknowledged */
+	char *reason;     /* why a row was not acknowledged: ROW_NOTE_SIZE bytes in its batch's notes */
 	int dead_letter;  /* its copy is on the way to the dead-letter topic; its own failure is in parked */
-	char parked[160];
+	char *parked;     /* ROW_NOTE_SIZE bytes in its batch's notes */
 };
+
+#define ROW_NOTE_SIZE 160
 
 struct batch {
 	struct outbox_row *rows;
+	char *notes; /* each row's reason and parked; kept apart, so that their memory is touched only by failures */
 	int n;
 	int cap;
 	uint64_t generation; /* tells a late delivery report of an abandoned batch from a current one */
@@ -47,7 +50,8 @@ struct batch {
 	void (*release)(void *result);
 };
 
-/* Allocates a batch for up to cap rows; caller frees with batch_free. NULL when out of memory. */
+/* Allocates a batch for up to cap rows; caller frees with batch_free. NULL when out of memory. A row's reason and
+ * parked point into the batch for its life: whoever fills a row keeps them (see batch_reset_row). */
 struct batch *batch_new(int cap);
 void batch_free(struct batch *b);
 
@@ -55,6 +59,9 @@ void batch_free(struct batch *b);
 void batch_clear(struct batch *b);
 
 void batch_set_state(struct outbox_row *row, enum row_state state, const char *reason);
+
+/* Zeroes row i for a new claim, keeping its note pointers and emptying the notes. */
+void batch_reset_row(struct batch *b, int i);
 
 /* Per-key order: a row acknowledged after an earlier row of the same (topic, key) in this batch was not
  * delivered (transient) must not be marked sent, or the later event would overtake the earlier one. Such rows

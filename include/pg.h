@@ -70,7 +70,8 @@ int pg_floor_step(struct pg *pg, char *errbuf, size_t errsize);
 int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const struct batch *in_flight, char *errbuf,
 		   size_t errsize);
 
-/* Decodes row i of a claim result (binary format) into r, which points into res. Returns 0, or -1 with why
+/* Decodes row i of a claim result (binary format) into r, which must be zeroed (batch_reset_row) and then points
+ * into res. Returns 0, or -1 with why
  * set when a value does not have the shape the claim statement promises. */
 int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize);
 

@@ -11,11 +11,16 @@ struct batch *batch_new(int cap)
 	if (b == NULL)
 		return NULL;
 	b->rows = calloc((size_t)cap, sizeof(*b->rows));
-	if (b->rows == NULL) {
+	b->notes = calloc((size_t)cap, 2 * ROW_NOTE_SIZE);
+	if (b->rows == NULL || b->notes == NULL) {
+		free(b->rows);
+		free(b->notes);
 		free(b);
 		return NULL;
 	}
 	b->cap = cap;
+	for (int i = 0; i < cap; i++)
+		batch_reset_row(b, i);
 	return b;
 }
 
@@ -34,6 +39,7 @@ void batch_free(struct batch *b)
 		return;
 	batch_clear(b);
 	free(b->rows);
+	free(b->notes);
 	free(b);
 }
 
@@ -41,9 +47,22 @@ void batch_set_state(struct outbox_row *row, enum row_state state, const char *r
 {
 	row->state = state;
 	if (reason != NULL)
-		snprintf(row->reason, sizeof(row->reason), "%s", reason);
-	else
+		snprintf(row->reason, ROW_NOTE_SIZE, "%s", reason);
+	else if (row->reason[0] != '\0') /* reading an untouched page does not make it resident; writing would */
 		row->reason[0] = '\0';
+}
+
+void batch_reset_row(struct batch *b, int i)
+{
+	struct outbox_row *r = &b->rows[i];
+
+	memset(r, 0, sizeof(*r));
+	r->reason = b->notes + (size_t)i * 2 * ROW_NOTE_SIZE;
+	r->parked = r->reason + ROW_NOTE_SIZE;
+	if (r->reason[0] != '\0')
+		r->reason[0] = '\0';
+	if (r->parked[0] != '\0')
+		r->parked[0] = '\0';
 }
 
 static int same_key(const struct outbox_row *a, const struct outbox_row *b)

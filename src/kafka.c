@@ -397,7 +397,7 @@ int kafka_produce_dead_letters(struct kafka *k, struct batch *b, int64_t deadlin
 		int rc;
 		if (row->state != ROW_PERMANENT)
 			continue;
-		snprintf(row->parked, sizeof(row->parked), "%s", row->reason);
+		snprintf(row->parked, ROW_NOTE_SIZE, "%s", row->reason);
 		row->dead_letter = 1;
 		/* Once the producer gave up, the rest are not copied now: they become retries, never failed rows
 		 * without their copy. */

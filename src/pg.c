@@ -688,7 +688,6 @@ static int bad_row(char *why, size_t whysize, int i, const char *col, const char
 
 int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize)
 {
-	memset(r, 0, sizeof(*r));
 	if (PQnfields(res) != N_CLAIM_COLS)
 		return bad_row(why, whysize, i, "*", "unexpected number of columns");
 	/* The server sends what the claim's prepared statement promised; checking costs nothing and keeps a
@@ -812,6 +811,7 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const st
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct outbox_row *r = &b->rows[i];
+		batch_reset_row(b, i);
 		if (pg_row_decode(res, i, r, errbuf, errsize) < 0) {
 			batch_clear(b); /* frees the result */
 			return PG_ERR_QUERY;

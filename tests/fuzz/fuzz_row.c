@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	PGresAttDesc attrs[NCOLS];
 	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-	struct outbox_row row;
+	struct outbox_row row = { 0 };
 	char why[256];
 	size_t o = 0;
 

@@ -12,7 +12,7 @@ static void add(struct batch *b, const char *topic, const char *key, enum row_st
 {
 	struct outbox_row *r = &b->rows[b->n];
 
-	memset(r, 0, sizeof(*r));
+	batch_reset_row(b, b->n);
 	r->id = b->n + 1;
 	r->topic = topic;
 	r->key = key;
