@@ -76,8 +76,11 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const st
 int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize);
 
 /* Writes each row's outcome in the open transaction (ACKED: sent_at, or deleted with on_sent = "delete";
- * PERMANENT: failed_at and reason; TRANSIENT or PENDING: attempts + 1, reason and the next attempt's time). */
-int pg_mark_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize);
+ * PERMANENT: failed_at and reason; TRANSIENT or PENDING: attempts + 1, reason and the next attempt's time). When
+ * every row was acknowledged, that is one statement, which is sent without waiting for it, so that the caller can
+ * work meanwhile without the connection; pg_mark_batch_wait then reads its outcome (and is a no-op otherwise). */
+int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize);
+int pg_mark_batch_wait(struct pg *pg, char *errbuf, size_t errsize);
 
 /* Commits the open transaction. PG_ERR_CONN means the outcome of COMMIT is unknown: treat as not marked. */
 int pg_commit(struct pg *pg, char *errbuf, size_t errsize);

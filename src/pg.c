@@ -19,6 +19,7 @@ struct pg {
 	char *qschema;  /* quoted schema */
 	char *qtable;   /* quoted schema.table */
 	char *ids_buf;  /* "{1,2,...}" for the mark statements; sized for a full batch */
+	int marking;    /* a mark was sent and its result not yet read (pg_mark_batch_wait) */
 	struct pg_claim_limits claim;
 	int schema_version; /* of the table, as pg_prepare_relay found it */
 	size_t ids_cap;
@@ -67,6 +68,7 @@ void pg_disconnect(struct pg *pg)
 	free(pg->qfloor);
 	pg->qschema = pg->qtable = pg->qfloor = NULL;
 	pg->cand_xid[0] = '\0';
+	pg->marking = 0;
 }
 
 int pg_connected(const struct pg *pg)
@@ -846,7 +848,8 @@ static int commit(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
-int pg_mark_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+/* Each outcome in turn, waiting for each statement. */
+static int mark_each(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
 	char bmin[16], bmax[16];
 	const char *reason = NULL;
@@ -875,6 +878,46 @@ int pg_mark_batch(struct pg *pg, const struct batch *b, char *errbuf, size_t err
 	return PG_OK;
 }
 
+int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+{
+	if (batch_count(b, ROW_ACKED) < b->n)
+		return mark_each(pg, b, errbuf, errsize);
+	ids_of(pg, b, STATE(ROW_ACKED), NULL);
+	if (!PQsendQueryPrepared(pg->conn, "mark_sent", 1, (const char *[]){ pg->ids_buf }, NULL, NULL, 0)) {
+		set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
+		return PQstatus(pg->conn) == CONNECTION_OK ? PG_ERR_QUERY : PG_ERR_CONN;
+	}
+	pg->marking = 1;
+	return PG_OK;
+}
+
+/* Reads what is left of a sent statement's results; the first error, if any, goes to errbuf. */
+static int drain_results(struct pg *pg, char *errbuf, size_t errsize)
+{
+	PGresult *res;
+	int rc = PG_OK;
+
+	pg->marking = 0;
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		if (rc == PG_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			rc = rc_of(pg, res);
+			set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
+		}
+		PQclear(res);
+	}
+	if (rc == PG_OK && PQstatus(pg->conn) != CONNECTION_OK) {
+		rc = PG_ERR_CONN;
+		set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
+	}
+	return rc;
+}
+
+int pg_mark_batch_wait(struct pg *pg, char *errbuf, size_t errsize)
+{
+	return pg->marking ? drain_results(pg, errbuf, errsize) : PG_OK;
+}
+
 int pg_commit(struct pg *pg, char *errbuf, size_t errsize)
 {
 	fault_point("before_commit");
@@ -890,6 +933,10 @@ void pg_abort(struct pg *pg)
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		pg_disconnect(pg);
 		return;
+	}
+	if (pg->marking) {
+		char ignored[8];
+		drain_results(pg, ignored, sizeof(ignored));
 	}
 	if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
 		return;

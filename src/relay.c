@@ -344,6 +344,14 @@ static int settle(struct relay *r, struct batch *b)
 	return batch_count(b, ROW_ACKED) == b->n;
 }
 
+/* The chain ends before next: its rows stay pending, claimed again after this transaction. Returns NULL. */
+static struct batch *drop(struct batch *next, const char *why)
+{
+	log_debug("the chain ends early: its next batch stays pending", "rows=%d reason=%s", next->n, Q(why));
+	batch_clear(next);
+	return NULL;
+}
+
 /* Another batch may join the chain: the last one was full (a backlog is draining), the chain is below its bound,
  * and nothing asks it to stop. */
 static int chain_goes_on(const struct relay *r, const struct batch *b, int links)
@@ -391,13 +399,15 @@ static int relay_chain(struct relay *r)
 		}
 		all_acked = settle(r, b);
 		acked += batch_count(b, ROW_ACKED);
-		if (next != NULL && (!all_acked || publish(r, next) < 0)) {
-			log_debug("the chain ends early: its next batch stays pending", "rows=%d all_acked=%d", next->n,
-				  all_acked);
-			batch_clear(next);
-			next = NULL;
-		}
-		if ((rc = pg_mark_batch(r->pg, b, r->err, sizeof(r->err))) != PG_OK) {
+		if (next != NULL && !all_acked)
+			next = drop(next, "a row of the last batch was not acknowledged");
+		/* While PostgreSQL marks this batch, the next one goes to Kafka. */
+		rc = pg_mark_batch_send(r->pg, b, r->err, sizeof(r->err));
+		if (rc == PG_OK && next != NULL && publish(r, next) < 0)
+			next = drop(next, "the lease expired");
+		if (rc == PG_OK)
+			rc = pg_mark_batch_wait(r->pg, r->err, sizeof(r->err));
+		if (rc != PG_OK) {
 			if (next != NULL)
 				await_delivery(r, next, r->deadline_ms);
 			goto pg_failed;
