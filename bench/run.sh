@@ -5,7 +5,8 @@
 #   2. the SQL ceiling: outboxd's claim and mark (or delete) statements looped inside PostgreSQL
 #      (bench/ceiling.sql) over a table of the same shape and size, no Kafka;
 #   4. growth: the drain at BENCH_SMALL_EVENTS (default 100,000) against workload 1's, and workload 1 again while
-#      another session holds a transaction open (capped at BENCH_LONGTX_CAP_S s, default 240);
+#      another session holds a transaction open (capped at BENCH_LONGTX_CAP_S s, default 240); the small drain
+#      is also run with relay.batches_per_commit = 1, one batch per transaction;
 #   5. outboxd's peak RSS (VmHWM) over all of them;
 #   7. scale-out: BENCH_SCALE_EVENTS (default 100,000) drained by 1, 2 and 3 relays, with relay.ordering "key"
 #      (buckets) and "none" (SKIP LOCKED), so the cost and benefit of per-key order are visible;
@@ -139,6 +140,11 @@ rows="$rows$(row "   outboxd / ceiling" "$(awk -v a="$(eps "$N" "$DRAIN_MS")" -v
 fill outbox "$SMALL"
 drain "$conf" "$H_TMP/relay-small.log" 3600
 rows="$rows$(row "4. drain, $SMALL backlog" "$(eps "$SMALL" "$DRAIN_MS")" "$DRAIN_MS")\n"
+# The same without chains of batches: what overlapping PostgreSQL and Kafka is worth.
+with_relay 'batches_per_commit = 1;' >"$H_TMP/unchained.conf"
+fill outbox "$SMALL"
+drain "$H_TMP/unchained.conf" "$H_TMP/relay-unchained.log" 3600
+rows="$rows$(row "1. drain, $SMALL, batches_per_commit=1" "$(eps "$SMALL" "$DRAIN_MS")" "$DRAIN_MS")\n"
 fill outbox "$N"
 cap=${BENCH_LONGTX_CAP_S:-240}
 psql -qX "$H_PG_APP_CONNINFO" -c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM outbox" \

@@ -1,9 +1,11 @@
 /* The relay loop, and the one place that decides what is fatal.
  *
- * One batch at a time: BEGIN; claim up to batch_size unsent rows in id order (FOR UPDATE SKIP LOCKED); produce
- * them; wait for every delivery report (bounded by delivery_timeout_ms); mark only acknowledged rows sent, failed
- * rows failed, the rest unsent with attempts + 1; COMMIT. A crash anywhere before COMMIT leaves every row unsent,
- * so it is re-sent: at-least-once. Idle, it sleeps in poll() on the PostgreSQL socket (NOTIFY from the outbox
+ * One transaction at a time: BEGIN; claim up to batch_size unsent rows in id order (FOR UPDATE, SKIP LOCKED with
+ * ordering none); produce them; wait for every delivery report (bounded by delivery_timeout_ms); mark only
+ * acknowledged rows sent, failed rows failed, the rest unsent with attempts + 1; COMMIT. While a backlog drains,
+ * the transaction carries a chain of up to batches_per_commit batches, PostgreSQL's work on one overlapping
+ * Kafka's on the other (relay_chain). A crash anywhere before COMMIT leaves every row unsent, so it is re-sent:
+ * at-least-once. Idle, it sleeps in poll() on the PostgreSQL socket (NOTIFY from the outbox
  * trigger), the signal pipe and a timer (poll_interval_ms, the stats interval, the watchdog, the heartbeat).
  * With ordering by key, the claim covers only the buckets this relay owns (owner.c), and a batch is published
  * only while its lease is fresh. Between batches: rebalancing, retention, and a SIGHUP's reload.
