@@ -71,8 +71,7 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const st
 		   size_t errsize);
 
 /* Decodes row i of a claim result (binary format) into r, which must be zeroed (batch_reset_row) and then points
- * into res. Returns 0, or -1 with why
- * set when a value does not have the shape the claim statement promises. */
+ * into res. Returns 0, or -1 with why set when a value does not have the shape the claim statement promises. */
 int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, size_t whysize);
 
 /* Writes each row's outcome in the open transaction (ACKED: sent_at, or deleted with on_sent = "delete";

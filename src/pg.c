@@ -733,10 +733,10 @@ static void release_result(void *res)
 	PQclear(res);
 }
 
-/* "{id,id,...}" of the rows whose state is in mask (bit 1 << state); returns how many. first_reason, when not NULL,
- * receives the first such row's reason. */
 #define STATE(s) (1u << (s))
 
+/* "{id,id,...}" of the rows whose state is in mask (STATE bits); returns how many. first_reason, when not NULL,
+ * receives the first such row's reason. */
 static int ids_of(struct pg *pg, const struct batch *b, unsigned mask, const char **first_reason)
 {
 	size_t o = 0;
