@@ -48,6 +48,7 @@ static void minimal_file_gets_defaults(void **state)
 	assert_string_equal(cfg->pg_table, "outbox");
 	assert_string_equal(cfg->event_id_header, "id");
 	assert_int_equal(cfg->batch_size, 1000);
+	assert_int_equal(cfg->batches_per_commit, 4);
 	assert_int_equal(cfg->poll_interval_ms, 1000);
 	assert_int_equal(cfg->stats_interval_ms, 10000);
 	assert_int_equal(cfg->log_level, LOG_INFO);
@@ -137,6 +138,8 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 	expect_error(MINIMAL "relay: { batch_size = \"5\"; };\n", ":3: relay.batch_size: expected a whole number");
 	expect_error(MINIMAL "relay: { batch_size = 0; };\n", ":3: relay.batch_size: 0 is out of range (1 to 10000)");
 	expect_error(MINIMAL "relay: { batch_size = 10001; };\n", "relay.batch_size: 10001 is out of range");
+	expect_error(MINIMAL "relay: { batches_per_commit = 0; };\n",
+		     ":3: relay.batches_per_commit: 0 is out of range (1 to 64)");
 	expect_error(MINIMAL "relay: { delivery_timeout_ms = 9223372036854775807L; };\n", "number too large");
 	expect_error(MINIMAL "relay: { backoff_min_ms = 500; backoff_max_ms = 100; };\n",
 		     "relay.backoff_max_ms: must not be less than relay.backoff_min_ms");
@@ -316,7 +319,8 @@ static void reload_moves_live_settings_only(void **state)
 	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 10; };\n", &live, err, sizeof(err)), 0);
 	assert_int_equal(load_text("postgres: { conninfo = \"dbname=other\"; table = \"t2\"; };\n"
 				   "kafka: { brokers = \"127.0.0.1:9092\"; properties = [ \"linger.ms=1\" ]; };\n"
-				   "relay: { batch_size = 20; ordering = \"none\"; on_sent = \"delete\"; poll_interval_ms = 50; };\n"
+				   "relay: { batch_size = 20; ordering = \"none\"; on_sent = \"delete\"; poll_interval_ms = 50;"
+				   " batches_per_commit = 1; };\n"
 				   "log: { level = \"debug\"; };\n",
 				   &fresh, err, sizeof(err)),
 			 0);
@@ -324,6 +328,7 @@ static void reload_moves_live_settings_only(void **state)
 	assert_int_equal(changed, CONFIG_RELOAD_KAFKA | CONFIG_RELOAD_CLAIM | CONFIG_RELOAD_OTHER);
 	assert_string_equal(restart, "postgres.conninfo,postgres.table,relay.on_sent,relay.ordering");
 	assert_int_equal(live->batch_size, 20);
+	assert_int_equal(live->batches_per_commit, 1); /* live: read at the start of each chain */
 	assert_int_equal(live->poll_interval_ms, 50);
 	assert_int_equal(live->log_level, LOG_DEBUG);
 	assert_int_equal(live->n_kafka_props, 1);
