@@ -35,9 +35,10 @@ BEGIN
                 pg_current_xact_id()
               INTO cand_gen, cand_floor, cand_xid FROM ceiling_floor f WHERE f.one;
         END IF;
-        -- The claim exactly as src/pg.c prepares it for the defaults: ordering "key" with one relay owning all
+        -- The claim as src/pg.c prepares it for the defaults: ordering "key" with one relay owning all
         -- buckets (no bucket filter, no SKIP LOCKED), on_permanent_error "park", batch_max_bytes 16 MiB,
-        -- message.max.bytes 1e6.
+        -- message.max.bytes 1e6. The relay's claim also leaves out a chain's batch still in Kafka (an
+        -- int8multirange, empty for the first claim of a chain); here nothing is in Kafka, so that filter is left out.
         WITH blocked AS MATERIALIZED (SELECT DISTINCT b.topic, b.key FROM ceiling b WHERE b.sent_at IS NULL
             AND (b.next_attempt_at IS NOT NULL OR b.failed_at IS NOT NULL) AND b.key IS NOT NULL
             AND b.next_attempt_at > now())

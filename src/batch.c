@@ -43,13 +43,20 @@ void batch_free(struct batch *b)
 	free(b);
 }
 
+/* Empties a note. Reading an untouched page of the notes does not make it resident; writing would. */
+static void clear_note(char *note)
+{
+	if (note[0] != '\0')
+		note[0] = '\0';
+}
+
 void batch_set_state(struct outbox_row *row, enum row_state state, const char *reason)
 {
 	row->state = state;
 	if (reason != NULL)
 		snprintf(row->reason, ROW_NOTE_SIZE, "%s", reason);
-	else if (row->reason[0] != '\0') /* reading an untouched page does not make it resident; writing would */
-		row->reason[0] = '\0';
+	else
+		clear_note(row->reason);
 }
 
 void batch_reset_row(struct batch *b, int i)
@@ -59,10 +66,8 @@ void batch_reset_row(struct batch *b, int i)
 	memset(r, 0, sizeof(*r));
 	r->reason = b->notes + (size_t)i * 2 * ROW_NOTE_SIZE;
 	r->parked = r->reason + ROW_NOTE_SIZE;
-	if (r->reason[0] != '\0')
-		r->reason[0] = '\0';
-	if (r->parked[0] != '\0')
-		r->parked[0] = '\0';
+	clear_note(r->reason);
+	clear_note(r->parked);
 }
 
 static int same_key(const struct outbox_row *a, const struct outbox_row *b)

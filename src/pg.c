@@ -885,7 +885,7 @@ int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_
 	ids_of(pg, b, STATE(ROW_ACKED), NULL);
 	if (!PQsendQueryPrepared(pg->conn, "mark_sent", 1, (const char *[]){ pg->ids_buf }, NULL, NULL, 0)) {
 		set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
-		return PQstatus(pg->conn) == CONNECTION_OK ? PG_ERR_QUERY : PG_ERR_CONN;
+		return rc_of(pg, NULL);
 	}
 	pg->marking = 1;
 	return PG_OK;
@@ -899,12 +899,10 @@ static int drain_results(struct pg *pg, char *errbuf, size_t errsize)
 
 	pg->marking = 0;
 	while ((res = PQgetResult(pg->conn)) != NULL) {
-		ExecStatusType st = PQresultStatus(res);
-		if (rc == PG_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-			rc = rc_of(pg, res);
-			set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
-		}
-		PQclear(res);
+		if (rc == PG_OK)
+			rc = result_ok(pg, res, "cannot mark rows", errbuf, errsize);
+		else
+			PQclear(res);
 	}
 	if (rc == PG_OK && PQstatus(pg->conn) != CONNECTION_OK) {
 		rc = PG_ERR_CONN;

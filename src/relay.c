@@ -333,7 +333,7 @@ static int publish(struct relay *r, struct batch *b)
 	return 0;
 }
 
-/* Collects the batch's delivery reports and settles each row's outcome. Returns 1 if every row was acknowledged. */
+/* Collects the batch's delivery reports and settles each row's outcome. Returns how many rows were acknowledged. */
 static int settle(struct relay *r, struct batch *b)
 {
 	int held;
@@ -343,7 +343,7 @@ static int settle(struct relay *r, struct batch *b)
 	dead_letter(r, b, kafka_now_ms() + r->cfg->delivery_timeout_ms);
 	held = batch_hold_back_keys(b);
 	log_outcome(r, b, held);
-	return batch_count(b, ROW_ACKED) == b->n;
+	return batch_count(b, ROW_ACKED);
 }
 
 /* The chain ends before next: its rows stay pending, claimed again after this transaction. Returns NULL. */
@@ -373,7 +373,7 @@ static int relay_chain(struct relay *r)
 {
 	struct batch *b = r->batch, *next;
 	int64_t started = kafka_now_ms();
-	int rc, links = 0, rows = 0, acked = 0, all_acked;
+	int rc, links = 0, rows = 0, acked = 0, acked_now;
 
 	rc = claim(r, b, NULL);
 	if (rc != PG_OK)
@@ -399,9 +399,9 @@ static int relay_chain(struct relay *r)
 			}
 			next = r->next->n > 0 ? r->next : NULL;
 		}
-		all_acked = settle(r, b);
-		acked += batch_count(b, ROW_ACKED);
-		if (next != NULL && !all_acked)
+		acked_now = settle(r, b);
+		acked += acked_now;
+		if (next != NULL && acked_now < b->n)
 			next = drop(next, "a row of the last batch was not acknowledged");
 		/* While PostgreSQL marks this batch, the next one goes to Kafka. */
 		rc = pg_mark_batch_send(r->pg, b, r->err, sizeof(r->err));
