@@ -56,10 +56,14 @@ static void command(rd_kafka_mock_cluster_t *mc, char *line)
 int main(void)
 {
 	char err[512], line[512];
+	sigset_t stop_signals, old;
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
 	rd_kafka_mock_cluster_t *mc;
 
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err))) == NULL) {
@@ -74,8 +78,13 @@ int main(void)
 	fflush(stdout);
 	while (!stop && fgets(line, sizeof(line), stdin) != NULL)
 		command(mc, line);
+	/* A SIGTERM that lands between the test of stop and pause() would leave pause() waiting for ever (it did,
+	 * once, in make check): the signals stay blocked while stop is tested and sigsuspend unblocks them
+	 * atomically. */
+	sigprocmask(SIG_BLOCK, &stop_signals, &old);
 	while (!stop)
-		pause();
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	return 0;
