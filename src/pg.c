@@ -720,7 +720,12 @@ int pg_row_decode(const PGresult *res, int i, struct outbox_row *r, char *why, s
 		r->headers = PQgetvalue(res, i, 5) + 1;
 		r->headers_len = (size_t)PQgetlength(res, i, 5) - 1;
 	}
-	r->created_us = (int64_t)get_be64(PQgetvalue(res, i, 6)) + PG_EPOCH_OFFSET_US;
+	/* created_at 'infinity' is INT64_MAX microseconds: moving it to the Unix epoch must not overflow. */
+	r->created_us = (int64_t)get_be64(PQgetvalue(res, i, 6));
+	if (r->created_us > INT64_MAX - PG_EPOCH_OFFSET_US)
+		r->created_us = INT64_MAX;
+	else
+		r->created_us += PG_EPOCH_OFFSET_US;
 	r->attempts = (int)get_be32(PQgetvalue(res, i, 7));
 	r->size = (long long)get_be64(PQgetvalue(res, i, 8));
 	r->bucket = (int32_t)get_be32(PQgetvalue(res, i, 10));
