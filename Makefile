@@ -36,9 +36,14 @@ export LSAN_OPTIONS := suppressions=$(abspath tests/sanitizer.supp)
 PKGS     := libpq rdkafka libconfig jansson libsystemd libmicrohttpd
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
-	-Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# pkg-config is asked when a recipe first needs the answer, never while this file is read: `make demo` installs
+# the libraries (setup) after make has read it, and an answer taken before would stay empty for the whole run.
+# pkgconf(name, arguments) runs pkg-config once per make and keeps its answer under name.
+pkgconf = $(if $(filter undefined,$(origin _pc_$1)),$(eval _pc_$1 := $(shell pkg-config $2 2>/dev/null)))$(_pc_$1)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+	-Iinclude $(call pkgconf,cflags,--cflags $(PKGS))
+LDLIBS   = $(call pkgconf,libs,--libs $(PKGS))
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/metrics.c src/owner.c src/pg.c \
@@ -58,15 +63,19 @@ FUZZ_SECONDS ?= 60
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic \
 	$(BUILD)/tests/notifysink $(BUILD)/tests/consumer
 
-.PHONY: all clean check unit integration chaos chaos-short setup demo bench bench-long install tools fuzz fuzz-build
+.PHONY: all clean check unit integration chaos chaos-short setup deps demo bench bench-long install tools fuzz fuzz-build
 
 all: $(BUILD)/outboxd
+
+# A machine without the libraries gets their names and the command that installs them, not a compiler error.
+deps:
+	@tests/harness/setup.sh --check-build
 
 $(BUILD)/outboxd: $(BUILD)/obj/main.o $(LIB_OBJ)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj deps
 	@echo "  CC    $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -89,8 +98,8 @@ $(BUILD)/obj $(BUILD)/tests:
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ) | $(BUILD)/tests
 	@echo "  CC    $<"
-	@$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) \
-		$(LDLIBS) $(shell pkg-config --libs cmocka)
+	@$(CC) $(ALL_CFLAGS) $(call pkgconf,cmocka_cflags,--cflags cmocka) $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) \
+		$(LDLIBS) $(call pkgconf,cmocka_libs,--libs cmocka)
 
 ifneq ($(FUZZ),)
 $(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJ) | $(BUILD)/tests
@@ -104,12 +113,12 @@ endif
 
 # The checker shares no code with outboxd: it is the independent witness of what reached Kafka.
 # Test tools are built without sanitizers: they are the measuring stick, not the thing measured.
-TOOL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -O2 -g -Iinclude \
-	$(shell pkg-config --cflags libpq rdkafka 2>/dev/null)
+TOOL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -O2 -g -Iinclude \
+	$(call pkgconf,tool_cflags,--cflags libpq rdkafka)
 
 $(BUILD)/tests/checker: tests/tools/checker.c | $(BUILD)/tests
 	@echo "  CC    $<"
-	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(call pkgconf,pq_kafka_libs,--libs libpq rdkafka)
 
 $(BUILD)/tests/tcpproxy: tests/tools/tcpproxy.c | $(BUILD)/tests
 	@echo "  CC    $<"
@@ -121,16 +130,16 @@ $(BUILD)/tests/notifysink: tests/tools/notifysink.c | $(BUILD)/tests
 
 $(BUILD)/tests/mktopic: tests/tools/mktopic.c | $(BUILD)/tests
 	@echo "  CC    $<"
-	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(call pkgconf,kafka_libs,--libs rdkafka)
 
 $(BUILD)/tests/mockbroker: tests/tools/mockbroker.c | $(BUILD)/tests
 	@echo "  CC    $<"
-	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(call pkgconf,kafka_libs,--libs rdkafka)
 
 # The reference consumer (examples/consumer), built with the tools so the integration tests can run it.
 $(BUILD)/tests/consumer: examples/consumer/consumer.c | $(BUILD)/tests
 	@echo "  CC    $<"
-	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(shell pkg-config --libs libpq rdkafka)
+	@$(CC) $(TOOL_CFLAGS) -o $@ $< $(call pkgconf,pq_kafka_libs,--libs libpq rdkafka)
 
 tools: $(TOOLS)
 
@@ -172,17 +181,22 @@ check: setup
 $(BUILD)/bench/latency: bench/latency.c | $(BUILD)/obj
 	@mkdir -p $(BUILD)/bench
 	@echo "  CC    $<"
-	@$(CC) $(TOOL_CFLAGS) -pthread -o $@ $< $(shell pkg-config --libs libpq rdkafka) -pthread
+	@$(CC) $(TOOL_CFLAGS) -pthread -o $@ $< $(call pkgconf,pq_kafka_libs,--libs libpq rdkafka) -pthread
 
-bench: setup all tools $(BUILD)/bench/latency
+# Set-up first, then a make of its own for the build: see pkgconf above.
+bench: setup
+	@$(MAKE) --no-print-directory all tools $(BUILD)/bench/latency
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) LATENCY=$(abspath $(BUILD)/bench/latency) bench/run.sh
 
 # The growth workload at 10M events (about 20 GB of tables and an hour or more).
-bench-long: setup all tools $(BUILD)/bench/latency
+bench-long: setup
+	@$(MAKE) --no-print-directory all tools $(BUILD)/bench/latency
 	@BENCH_EVENTS=10000000 BENCH_LONGTX_CAP_S=3600 OUTBOXD=$(abspath $(BUILD)/outboxd) \
 		LATENCY=$(abspath $(BUILD)/bench/latency) bench/run.sh
 
-demo: setup all tools
+demo:
+	@tests/harness/setup.sh demo
+	@$(MAKE) --no-print-directory all tools
 	@OUTBOXD=$(abspath $(BUILD)/outboxd) tests/demo.sh
 
 # ---------------------------------------------------------------- install

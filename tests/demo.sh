@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL and Kafka, the schema installed, outboxd relaying a stream of generated events
 # (4 writers, some transactions rolled back), its lag lines, and the events as a Kafka consumer receives them.
+# Exits 1 unless every committed event was delivered and consumed (the fresh-root check relies on that).
 set -u
 cd "$(dirname "$0")/.."
 : "${OUTBOXD:?}"
@@ -33,8 +34,9 @@ start_consumer() {
 		[ "$(psql -qtAX "$H_PG_APP_CONNINFO" -c "SELECT count(sent_at) FROM outbox")" != 0 ] && break
 		sleep 0.1
 	done
+	# exec, so that the cleanup's kill reaches kcat; tee ends with it.
 	exec kcat -b "$H_KAFKA_BROKERS" -C -t "$TOPIC" -o beginning -q -u \
-		-f 'consumed: partition=%p offset=%o key=%k payload=%s headers=%h\n'
+		-f 'consumed: partition=%p offset=%o key=%k payload=%s headers=%h\n' > >(tee "$H_TMP/consumed")
 }
 if command -v kcat >/dev/null; then
 	start_consumer &
@@ -45,4 +47,13 @@ PGPASSWORD=$H_APP_PASSWORD "$H_PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U ap
 sleep 3
 echo "== outboxd status"
 "$OUTBOXD" status -c "$H_TMP/outboxd.conf"
-echo "== rows: $(psql -qtAX "$H_PG_APP_CONNINFO" -c "SELECT count(*) || ' committed, ' || count(sent_at) || ' sent, ' || (max(id) - count(*)) || ' ids used by rolled-back transactions (never published)' FROM outbox")"
+read -r committed sent rolled_back < <(psql -qtAX -F ' ' "$H_PG_APP_CONNINFO" \
+	-c "SELECT count(*), count(sent_at), coalesce(max(id), 0) - count(*) FROM outbox")
+consumed=$(grep -c '^consumed:' "$H_TMP/consumed" 2>/dev/null || true)
+echo "== rows: $committed committed, $sent sent, $rolled_back ids used by rolled-back transactions (never published); $consumed consumed"
+if [ "$committed" -gt 0 ] && [ "$sent" = "$committed" ] && [ "$consumed" -ge "$committed" ]; then
+	echo "demo: every committed event was delivered"
+else
+	echo "demo: FAILED: not every committed event was delivered and consumed" >&2
+	exit 1
+fi
