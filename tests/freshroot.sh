@@ -7,7 +7,9 @@
 # The root's base is built once and kept as a tarball under $FRESHROOT_CACHE (/var/cache/outboxd-freshroot);
 # each run unpacks a new copy. Downloaded .deb files are kept there too (apt's own archive cache), which saves
 # time and changes nothing about what is installed. Apt and Maven inside reach the same repositories as the host:
-# its Debian sources and its Maven settings are carried in; nothing else is.
+# its Debian sources, its apt access settings, its Maven settings and the CA certificates installed locally
+# (/usr/local/share/ca-certificates: a site that inspects TLS has its CA there, as a new machine on that network
+# would) are carried in; nothing else is.
 #
 # Needs root, debootstrap and unshare. Usage: tests/freshroot.sh [REPO]   (REPO: what to clone, default this one)
 set -euo pipefail
@@ -54,6 +56,9 @@ grep -l '^[[:space:]]*Acquire::' /etc/apt/apt.conf.d/* 2>/dev/null | while read 
 	cp "$f" "$root/etc/apt/apt.conf.d/"
 done
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# ca-certificates, when apt installs it inside, adds these to the system's and Java's trust stores.
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 mkdir -p "$root/root/.m2" "$root/mnt/origin"
 [ -f "$HOME/.m2/settings.xml" ] && cp "$HOME/.m2/settings.xml" "$root/root/.m2/"
 

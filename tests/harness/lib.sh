@@ -52,10 +52,11 @@ h_pgbin() {
 	[ -x "$H_PGBIN/initdb" ] || h_die "PostgreSQL server binaries not found (apt-get install postgresql)"
 }
 
-# PostgreSQL refuses to run as root: run the server as the postgres system user then.
+# PostgreSQL refuses to run as root: run the server as the postgres system user then, from / (root's own
+# working directory, /root say, is closed to it).
 h_as_pg() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
