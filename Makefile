@@ -46,8 +46,10 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLA
 LDLIBS   = $(call pkgconf,libs,--libs $(PKGS))
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/commands.c src/config.c src/fault.c src/kafka.c src/log.c src/message.c src/metrics.c src/owner.c src/pg.c \
-	src/relay.c src/schema.c src/service.c src/signals.c src/stats.c
+LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/clock.c src/commands.c src/config.c src/delivery.c src/fault.c \
+	src/kafka.c src/log.c src/message.c src/metrics.c src/owner.c src/pg.c src/pg_admin.c src/pg_buckets.c \
+	src/pg_claim.c src/pg_floor.c src/pg_mark.c src/pg_schema.c src/pg_session.c src/relay.c src/schema.c \
+	src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
 # Version 0: not migrations; rendered on their own by `outboxd schema grant` and `outboxd schema debezium`.
@@ -75,7 +77,7 @@ $(BUILD)/outboxd: $(BUILD)/obj/main.o $(LIB_OBJ)
 	@echo "  LD    $@"
 	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj deps
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(BUILD)/obj deps
 	@echo "  CC    $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -168,10 +170,11 @@ fuzz-build:
 fuzz:
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
-# Everything: the normal build's unit, integration and fault-injection tests, then unit and integration under
-# ASan+UBSan, then valgrind on the unit tests, then each fuzz target briefly.
+# Everything: the layering rules, the normal build's unit, integration and fault-injection tests, then unit and
+# integration under ASan+UBSan, then valgrind on the unit tests, then each fuzz target briefly.
 CHECK_FUZZ_SECONDS ?= 10
 check: setup
+	@tests/layering.sh
 	@$(MAKE) --no-print-directory all unit integration chaos-short
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
 	@tests/run-valgrind.sh $(UNIT_TESTS)

@@ -24,6 +24,7 @@ struct cli {
 	const char *from_id;        /* replay --from-id: a validated number */
 	const char *since;          /* replay --since: a time PostgreSQL parses */
 	const char *topic;          /* replay --topic */
+	int buckets;                /* status --buckets: a line per bucket */
 };
 
 /* Fills *out from argv (pointers into argv; nothing allocated). Returns 0, or -1 with a one-line reason in err.

@@ -11,7 +11,8 @@ int cmd_schema_install(const struct config *cfg);
 int cmd_schema_grant(const struct config *cfg, const char *role);
 int cmd_failed_list(const struct config *cfg);
 int cmd_retry(const struct config *cfg, const char *const *ids, int n_ids, int all);
-int cmd_status(const struct config *cfg);
+/* Pending and failed rows, the relays and a line per bucket owner; with buckets, a line per bucket too. */
+int cmd_status(const struct config *cfg, int buckets);
 
 /* Makes sent rows pending again, in one transaction: those with id >= from_id, or sent at or after since
  * (exactly one is non-NULL), of topic only when given. */

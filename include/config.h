@@ -17,6 +17,11 @@ struct kafka_property {
 	int secret; /* read from a credential: never printed */
 };
 
+/* The words a mode setting accepts, in the order of its enum (config.c's settings table lists them). */
+enum relay_ordering { ORDERING_KEY, ORDERING_NONE };
+enum relay_on_sent { ON_SENT_MARK, ON_SENT_DELETE };
+enum relay_on_error { ON_ERROR_PARK, ON_ERROR_BLOCK_KEY };
+
 struct config {
 	char *path;
 
@@ -45,14 +50,11 @@ struct config {
 	int backoff_min_ms;
 	int backoff_max_ms;
 	char *event_id_header;
-	char *on_permanent_error; /* "park" or "block_key" */
-	char *dead_letter_topic;  /* NULL: none */
-	int block_key;            /* on_permanent_error is "block_key" */
-	char *on_sent;    /* "mark" or "delete" */
-	int sent_delete;  /* on_sent is "delete" */
-	char *ordering;   /* "key" or "none" */
-	int ordering_key; /* ordering is "key" */
-	char *instance;   /* NULL: HOSTNAME:PID */
+	enum relay_on_error on_permanent_error;
+	char *dead_letter_topic; /* NULL: none */
+	enum relay_on_sent on_sent;
+	enum relay_ordering ordering;
+	char *instance; /* NULL: HOSTNAME:PID */
 	int heartbeat_ms;
 	int lease_ttl_ms;
 	char *epoch_header; /* NULL: not sent */
@@ -85,8 +87,9 @@ void config_free(struct config *cfg);
 
 /* SIGHUP: moves what may change while running from fresh (a newly loaded config of the same file) into live,
  * in place, so every holder of live sees it; fresh gets the old values and is freed by the caller as usual.
- * postgres.*, relay.ordering, relay.on_sent and relay.instance need a restart: they keep their live values and are named,
- * comma-separated, in restart. Returns what changed, as CONFIG_RELOAD_* bits. */
+ * Settings the table marks restart-only (postgres.*, relay.ordering, relay.on_sent, relay.instance, metrics.*)
+ * keep their live values and are named, comma-separated, in restart. Returns what changed, as CONFIG_RELOAD_*
+ * bits. */
 #define CONFIG_RELOAD_KAFKA 1 /* brokers, properties or credentials: the producer must be recreated */
 #define CONFIG_RELOAD_CLAIM 2 /* batch_size, batch_max_bytes, on_permanent_error: the claim is prepared again */
 #define CONFIG_RELOAD_OTHER 4 /* read where used (intervals, timeouts, log level, headers) */
@@ -94,6 +97,9 @@ int config_reload(struct config *live, struct config *fresh, char *restart, size
 
 /* Prints the effective configuration in libconfig syntax; passwords and other secrets are redacted. */
 void config_print(const struct config *cfg, FILE *out);
+
+/* The word a mode setting holds, by its "group.name" (relay.ordering, log.level, ...); NULL for another key. */
+const char *config_word(const struct config *cfg, const char *key);
 
 /* 1 if a librdkafka property holds a secret (its value must never be printed or logged). */
 int config_kafka_property_is_secret(const char *name);

@@ -35,8 +35,8 @@ struct kafka *kafka_new(const struct config *cfg, char *errbuf, size_t errsize);
 /* Waits up to timeout_ms for what is queued to leave, then destroys the producer. */
 void kafka_free(struct kafka *k, int timeout_ms);
 
-/* Produces every PENDING row of b in order. Rows refused at once get ROW_PERMANENT or ROW_TRANSIENT; the rest
- * stay PENDING until their delivery report arrives. A full local queue is waited out until deadline_ms
+/* Produces every PENDING row of b in order. What Kafka says of each row, at once or in its delivery report, is
+ * reported to the batch (batch_row_report), which moves the row on. A full local queue is waited out until deadline_ms
  * (CLOCK_MONOTONIC milliseconds); after that the remaining rows are left unproduced (PENDING). Returns how many
  * rows were handed to librdkafka. Payloads up to message.copy.max.bytes are not copied: b's rows must stay valid
  * until every report is in (kafka_serve, kafka_abandon_batch) or the producer is freed. */
@@ -48,9 +48,9 @@ int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms);
  * (deadline passed or the producer is unusable). */
 int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms);
 
-/* The dead-letter topic: each ROW_PERMANENT row is copied there (its key, payload and headers, with the two
- * headers below) and set back to ROW_PENDING with dead_letter = 1 and its reason saved in parked; the delivery
- * reports then say whether the copy arrived. Returns how many were handed to librdkafka. */
+/* The dead-letter topic: the copy of each ROW_DEAD_LETTER row (batch_begin_dead_letters) goes there, with its
+ * key, payload and headers and the two headers below; the delivery reports then say whether it arrived. Returns
+ * how many were handed to librdkafka. */
 #define KAFKA_DEAD_LETTER_ERROR_HEADER "outboxd-error"
 #define KAFKA_DEAD_LETTER_TOPIC_HEADER "outboxd-topic"
 int kafka_produce_dead_letters(struct kafka *k, struct batch *b, int64_t deadline_ms);
@@ -65,8 +65,5 @@ int kafka_abandon_batch(struct kafka *k, struct batch *b, int timeout_ms);
 
 /* 1 once the producer raised a fatal error (why filled); it must be recreated. */
 int kafka_is_fatal(const struct kafka *k, char *why, size_t whysize);
-
-/* Time in CLOCK_MONOTONIC milliseconds, the clock of every deadline here. */
-int64_t kafka_now_ms(void);
 
 #endif

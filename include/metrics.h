@@ -5,7 +5,7 @@
 #define OUTBOXD_METRICS_H
 
 #include "batch.h"
-#include "pg.h"
+#include "pg_claim.h"
 
 /* Starts serving on listen ("HOST:PORT", HOST an IPv4 address). Returns 0, or -1 with errbuf set. A no-op
  * returning 0 when listen is NULL. */

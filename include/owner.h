@@ -8,7 +8,7 @@
 
 #include "batch.h"
 #include "config.h"
-#include "pg.h"
+#include "pg_buckets.h"
 
 struct owner;
 

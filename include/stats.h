@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-#include "pg.h"
+#include "batch.h"
+#include "pg_claim.h"
 
 struct stats {
 	long long published_total; /* rows acknowledged by Kafka and marked sent */
@@ -14,9 +15,17 @@ struct stats {
 	long long retried_total;   /* row deliveries that will be retried */
 	long long last_published;  /* published_total at the previous report */
 	int64_t last_ms;           /* time of the previous report */
+	struct {
+		long long published, failed, retried;
+	} staged; /* the open transaction's batches, counted once it commits */
 };
 
 void stats_init(struct stats *s, int64_t now_ms);
+
+/* A batch's outcome waits in staged until stats_commit says whether its transaction committed: only then were
+ * its rows marked. */
+void stats_stage(struct stats *s, const struct batch *b);
+void stats_commit(struct stats *s, int committed);
 
 /* Logs one stats line and updates the systemd status. lag may be NULL when the database was unreachable. */
 void stats_report(struct stats *s, const struct pg_lag *lag, int64_t now_ms);

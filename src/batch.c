@@ -1,3 +1,5 @@
+/* A claimed batch and its rows' states: the one module that moves a row from one state to the next (see the
+ * diagram in include/batch.h), and writes why. */
 #include "batch.h"
 
 #include <stdio.h>
@@ -50,7 +52,7 @@ static void clear_note(char *note)
 		note[0] = '\0';
 }
 
-void batch_set_state(struct outbox_row *row, enum row_state state, const char *reason)
+static void set_state(struct outbox_row *row, enum row_state state, const char *reason)
 {
 	row->state = state;
 	if (reason != NULL)
@@ -70,26 +72,114 @@ void batch_reset_row(struct batch *b, int i)
 	clear_note(r->parked);
 }
 
+int batch_row_waiting(const struct outbox_row *row)
+{
+	return row->state == ROW_PENDING || row->state == ROW_DEAD_LETTER;
+}
+
+/* The report on a failed row's copy for the dead-letter topic: the row is marked failed only once its copy
+ * arrived; a copy the topic refused leaves it failed with both reasons; a copy not delivered makes it a retry. */
+static void dead_letter_report(struct outbox_row *row, enum row_fault fault, const char *reason)
+{
+	char why[ROW_NOTE_SIZE];
+
+	switch (fault) {
+	case FAULT_NONE:
+		snprintf(why, sizeof(why), "%.120s (copied to the dead-letter topic)", row->parked);
+		set_state(row, ROW_FAILED, why);
+		break;
+	case FAULT_PERMANENT:
+	case FAULT_SIZE:
+		snprintf(why, sizeof(why), "%.60s; the dead-letter topic refused it too: %.50s", row->parked, reason);
+		set_state(row, ROW_FAILED, why);
+		break;
+	case FAULT_RETRY:
+		snprintf(why, sizeof(why), "%.60s; not yet copied to the dead-letter topic: %.50s", row->parked, reason);
+		set_state(row, ROW_RETRY, why);
+		break;
+	}
+}
+
+void batch_row_report(struct batch *b, int i, enum row_fault fault, const char *reason)
+{
+	struct outbox_row *row = &b->rows[i];
+
+	if (row->state == ROW_DEAD_LETTER) {
+		dead_letter_report(row, fault, reason);
+		return;
+	}
+	if (row->state != ROW_PENDING)
+		return;
+	switch (fault) {
+	case FAULT_NONE:
+		set_state(row, ROW_ACKED, NULL);
+		break;
+	case FAULT_RETRY:
+		set_state(row, ROW_RETRY, reason);
+		break;
+	case FAULT_PERMANENT:
+		set_state(row, ROW_FAILED, reason);
+		break;
+	case FAULT_SIZE:
+		set_state(row, ROW_SUSPECT, reason);
+		break;
+	}
+}
+
+void batch_rows_unreported(struct batch *b, const char *reason)
+{
+	for (int i = 0; i < b->n; i++)
+		batch_row_report(b, i, FAULT_RETRY, reason);
+}
+
+void batch_fail_oversize(struct batch *b, long long max_bytes)
+{
+	char why[ROW_NOTE_SIZE];
+
+	for (int i = 0; i < b->n; i++) {
+		if (b->rows[i].size <= max_bytes)
+			continue;
+		snprintf(why, sizeof(why), "row is %lld bytes, more than the producer's message.max.bytes (%lld)",
+			 b->rows[i].size, max_bytes);
+		set_state(&b->rows[i], ROW_FAILED, why);
+	}
+}
+
 static int same_key(const struct outbox_row *a, const struct outbox_row *b)
 {
 	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0 &&
 	       strcmp(a->topic, b->topic) == 0;
 }
 
+int batch_hold_behind_failure(struct batch *b, int i)
+{
+	struct outbox_row *r = &b->rows[i];
+
+	if (r->key == NULL)
+		return 0;
+	for (int j = 0; j < i; j++) {
+		if (b->rows[j].state == ROW_FAILED && b->rows[j].key != NULL && same_key(&b->rows[j], r)) {
+			set_state(r, ROW_HELD, "held back: an earlier event of this key failed (block_key)");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int batch_hold_back_keys(struct batch *b)
 {
 	int held = 0;
 
-	/* Rows are in id order; a transient row blocks every later row of its key. Quadratic only in the number of
+	/* Rows are in id order; a row to retry blocks every later row of its key. Quadratic only in the number of
 	 * undelivered keyed rows, which is small unless the whole batch failed (and then nothing is acked). */
 	for (int i = 0; i < b->n; i++) {
 		const struct outbox_row *blocker = &b->rows[i];
-		if (blocker->state != ROW_TRANSIENT || blocker->key == NULL)
+		if (blocker->state != ROW_RETRY || blocker->key == NULL)
 			continue;
 		for (int j = i + 1; j < b->n; j++) {
 			struct outbox_row *r = &b->rows[j];
 			if (r->state == ROW_ACKED && r->key != NULL && same_key(blocker, r)) {
-				batch_set_state(r, ROW_TRANSIENT, "held back: an earlier event of this key was not delivered");
+				set_state(r, ROW_HELD, "held back: an earlier event of this key was not delivered");
 				held++;
 			}
 		}
@@ -97,17 +187,38 @@ int batch_hold_back_keys(struct batch *b)
 	return held;
 }
 
-int batch_key_failed_before(const struct batch *b, int i)
+void batch_row_alone(struct batch *b, int i)
 {
-	const struct outbox_row *r = &b->rows[i];
+	if (b->rows[i].state == ROW_SUSPECT)
+		set_state(&b->rows[i], ROW_PENDING, NULL);
+}
 
-	if (r->key == NULL)
-		return 0;
-	for (int j = 0; j < i; j++) {
-		if (b->rows[j].state == ROW_PERMANENT && b->rows[j].key != NULL && same_key(&b->rows[j], r))
-			return 1;
+void batch_suspects_settle(struct batch *b, int tried, const char *untried_reason)
+{
+	for (int i = 0; i < b->n; i++) {
+		struct outbox_row *r = &b->rows[i];
+		if (r->state != ROW_SUSPECT)
+			continue;
+		if (i < tried)
+			r->state = ROW_FAILED;
+		else
+			set_state(r, ROW_RETRY, untried_reason);
 	}
-	return 0;
+}
+
+int batch_begin_dead_letters(struct batch *b)
+{
+	int n = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		struct outbox_row *r = &b->rows[i];
+		if (r->state != ROW_FAILED)
+			continue;
+		snprintf(r->parked, ROW_NOTE_SIZE, "%s", r->reason);
+		set_state(r, ROW_DEAD_LETTER, NULL);
+		n++;
+	}
+	return n;
 }
 
 int batch_count(const struct batch *b, enum row_state state)
@@ -117,4 +228,9 @@ int batch_count(const struct batch *b, enum row_state state)
 	for (int i = 0; i < b->n; i++)
 		n += b->rows[i].state == state;
 	return n;
+}
+
+int batch_undelivered(const struct batch *b)
+{
+	return b->n - batch_count(b, ROW_ACKED) - batch_count(b, ROW_FAILED);
 }

@@ -18,7 +18,8 @@ void cli_usage(FILE *out)
 	      "  schema install     create or upgrade the outbox in the database (re-running is a no-op)\n"
 	      "  schema grant ROLE  give ROLE what the relay needs and nothing more\n"
 	      "  schema debezium    relay a Debezium-style outbox table (config group debezium) as Debezium would\n"
-	      "  status             pending rows, age of the oldest pending row, failed rows\n"
+	      "  status             pending and failed rows, the oldest pending row's age, the relays and their\n"
+	      "                     buckets (--buckets: a line per bucket)\n"
 	      "  failed list        the failed (parked) rows and why\n"
 	      "  retry ID...|--all  make failed rows pending again (they are re-sent)\n"
 	      "  replay --from-id N | --since TIME [--topic T]\n"
@@ -31,6 +32,7 @@ void cli_usage(FILE *out)
 	      "      --from-id N    for replay: rows with id N and above\n"
 	      "      --since TIME   for replay: rows sent at TIME or later (e.g. \"2026-11-29 08:00+00\")\n"
 	      "      --topic T      for replay: only rows of topic T\n"
+	      "      --buckets      for status: each bucket's owner, epoch and lag\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      version and library versions\n"
 	      "\n"
@@ -112,7 +114,8 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 		{ "table", required_argument, NULL, 't' },  { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "all", no_argument, NULL, 'a' },
 		{ "from-id", required_argument, NULL, 'f' }, { "since", required_argument, NULL, 'S' },
-		{ "topic", required_argument, NULL, 'T' },   { NULL, 0, NULL, 0 },
+		{ "topic", required_argument, NULL, 'T' },   { "buckets", no_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c, nargs;
 
@@ -136,6 +139,9 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 			break;
 		case 'a':
 			out->all = 1;
+			break;
+		case 'b':
+			out->buckets = 1;
 			break;
 		case 'f':
 			out->from_id = optarg;
@@ -162,6 +168,8 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 	}
 	nargs = argc - optind;
 	out->cmd = nargs > 0 ? argv[optind] : "run";
+	if (out->buckets && strcmp(out->cmd, "status") != 0)
+		return fail(err, errsize, "--buckets is only for status", NULL);
 	if (strcmp(out->cmd, "schema") == 0)
 		return parse_schema_args(out, nargs, argv + optind, err, errsize);
 	if (strcmp(out->cmd, "failed") == 0) {

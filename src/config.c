@@ -1,5 +1,6 @@
-/* Configuration: one table of settings drives parsing, defaults, ranges, unknown-key detection and printing.
- * libconfig does the syntax; everything about meaning is here. */
+/* Configuration: one table of settings drives parsing, defaults, ranges, accepted words, unknown-key detection,
+ * what a reload may change and printing with secrets redacted. libconfig does the syntax; everything about
+ * meaning is here. */
 #include "config.h"
 
 #include <ctype.h>
@@ -16,7 +17,29 @@
 #define CONFIG_MAX_PROPS 256
 #define CONFIG_MAX_PROP_LEN 8192
 
-enum setting_type { ST_STRING, ST_INT, ST_LOGLEVEL, ST_PROPS, ST_CREDS };
+enum setting_type {
+	ST_STRING,
+	ST_INT,
+	ST_WORD,  /* one of words, stored as its index (an enum) */
+	ST_PROPS, /* librdkafka properties */
+	ST_CREDS, /* librdkafka properties read from credentials */
+};
+
+/* What SIGHUP does with a changed setting (config_reload). */
+enum reload_class {
+	RL_LIVE,    /* read where used: takes effect at once */
+	RL_CLAIM,   /* the claim statement is prepared again */
+	RL_KAFKA,   /* the producer is recreated before the next batch */
+	RL_RESTART, /* the session, its locks and statements, the relay's identity or a socket: needs a restart */
+};
+
+/* What printing must hide. */
+enum secrecy {
+	SC_NONE,
+	SC_CONNINFO, /* a libpq conninfo: its password is redacted */
+	SC_PROPS,    /* properties whose name says they hold a secret are redacted */
+	SC_ALWAYS,   /* never printed (credentials; printed, redacted, with the properties) */
+};
 
 struct setting {
 	const char *group;
@@ -24,78 +47,96 @@ struct setting {
 	enum setting_type type;
 	size_t offset;
 	int required;
-	long long min, max, def_int; /* ST_INT */
-	const char *def_str;         /* ST_STRING, ST_LOGLEVEL */
+	long long min, max, def_int; /* ST_INT; ST_WORD: def_int is the default word's index */
+	const char *def_str;         /* ST_STRING */
 	size_t max_len;              /* ST_STRING */
+	enum reload_class reload;
+	enum secrecy secret;
+	const char *const *words; /* ST_WORD, NULL-terminated */
 };
 
 #define OFF(f) offsetof(struct config, f)
+#define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* Keep in step with README's configuration reference and examples/outboxd.conf. */
 static const struct setting settings[] = {
-	{ "postgres", "conninfo", ST_STRING, OFF(pg_conninfo), 1, 0, 0, 0, NULL, 8192 },
+	{ "postgres", "conninfo", ST_STRING, OFF(pg_conninfo),
+	  .required = 1, .max_len = 8192, .reload = RL_RESTART, .secret = SC_CONNINFO },
 	/* Schema install and grant run as the table's owner; the relay itself as a role with only what it needs. */
-	{ "postgres", "owner_conninfo", ST_STRING, OFF(pg_owner_conninfo), 0, 0, 0, 0, NULL, 8192 },
-	{ "postgres", "passfile", ST_STRING, OFF(pg_passfile), 0, 0, 0, 0, NULL, 4096 },
+	{ "postgres", "owner_conninfo", ST_STRING, OFF(pg_owner_conninfo),
+	  .max_len = 8192, .reload = RL_RESTART, .secret = SC_CONNINFO },
+	{ "postgres", "passfile", ST_STRING, OFF(pg_passfile), .max_len = 4096, .reload = RL_RESTART },
 	/* PostgreSQL truncates identifiers to 63 bytes; refusing longer names avoids relaying another table. */
-	{ "postgres", "schema", ST_STRING, OFF(pg_schema), 0, 0, 0, 0, "public", 63 },
-	{ "postgres", "table", ST_STRING, OFF(pg_table), 0, 0, 0, 0, "outbox", 63 },
-	{ "kafka", "brokers", ST_STRING, OFF(kafka_brokers), 1, 0, 0, 0, NULL, 8192 },
-	{ "kafka", "properties", ST_PROPS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
+	{ "postgres", "schema", ST_STRING, OFF(pg_schema), .def_str = "public", .max_len = 63, .reload = RL_RESTART },
+	{ "postgres", "table", ST_STRING, OFF(pg_table), .def_str = "outbox", .max_len = 63, .reload = RL_RESTART },
+	{ "kafka", "brokers", ST_STRING, OFF(kafka_brokers), .required = 1, .max_len = 8192, .reload = RL_KAFKA },
+	{ "kafka", "properties", ST_PROPS, OFF(kafka_props), .reload = RL_KAFKA, .secret = SC_PROPS },
 	/* "name=credential": the value is read from a file, $CREDENTIALS_DIRECTORY/credential (systemd's
 	 * LoadCredential=) or an absolute path, so a Kafka secret need not sit in the config file. */
-	{ "kafka", "credentials", ST_CREDS, OFF(kafka_props), 0, 0, 0, 0, NULL, 0 },
-	{ "relay", "batch_size", ST_INT, OFF(batch_size), 0, 1, 10000, 1000, NULL, 0 },
+	{ "kafka", "credentials", ST_CREDS, OFF(kafka_props), .reload = RL_KAFKA, .secret = SC_ALWAYS },
+	{ "relay", "batch_size", ST_INT, OFF(batch_size), .min = 1, .max = 10000, .def_int = 1000, .reload = RL_CLAIM },
 	/* While a backlog drains, one transaction carries up to this many batches: the next batch is claimed while the
 	 * last is on its way to Kafka, so PostgreSQL and Kafka work at the same time. A crash re-sends up to this
 	 * many batches; 1 claims, publishes and commits one batch at a time. */
-	{ "relay", "batches_per_commit", ST_INT, OFF(batches_per_commit), 0, 1, 64, 4, NULL, 0 },
+	{ "relay", "batches_per_commit", ST_INT, OFF(batches_per_commit), .min = 1, .max = 64, .def_int = 4 },
 	/* Bounds memory: a batch stops once its rows' bytes pass this (a single row is bounded by message.max.bytes). */
-	{ "relay", "batch_max_bytes", ST_INT, OFF(batch_max_bytes), 0, 65536, 1073741824, 16777216, NULL, 0 },
+	{ "relay", "batch_max_bytes", ST_INT, OFF(batch_max_bytes),
+	  .min = 65536, .max = 1073741824, .def_int = 16777216, .reload = RL_CLAIM },
 	/* Sent rows older than this are deleted, retention_batch at a time, while the relay is idle; 0 keeps them. */
-	{ "relay", "retention_s", ST_INT, OFF(retention_s), 0, 0, 315360000, 86400, NULL, 0 },
-	{ "relay", "retention_batch", ST_INT, OFF(retention_batch), 0, 1, 100000, 1000, NULL, 0 },
-	{ "relay", "poll_interval_ms", ST_INT, OFF(poll_interval_ms), 0, 10, 3600000, 1000, NULL, 0 },
-	{ "relay", "delivery_timeout_ms", ST_INT, OFF(delivery_timeout_ms), 0, 1000, 3600000, 30000, NULL, 0 },
-	{ "relay", "shutdown_timeout_ms", ST_INT, OFF(shutdown_timeout_ms), 0, 100, 600000, 10000, NULL, 0 },
-	{ "relay", "backoff_min_ms", ST_INT, OFF(backoff_min_ms), 0, 1, 600000, 100, NULL, 0 },
-	{ "relay", "backoff_max_ms", ST_INT, OFF(backoff_max_ms), 0, 1, 3600000, 30000, NULL, 0 },
-	{ "relay", "event_id_header", ST_STRING, OFF(event_id_header), 0, 0, 0, 0, "id", 255 },
+	{ "relay", "retention_s", ST_INT, OFF(retention_s), .max = 315360000, .def_int = 86400 },
+	{ "relay", "retention_batch", ST_INT, OFF(retention_batch), .min = 1, .max = 100000, .def_int = 1000 },
+	{ "relay", "poll_interval_ms", ST_INT, OFF(poll_interval_ms), .min = 10, .max = 3600000, .def_int = 1000 },
+	{ "relay", "delivery_timeout_ms", ST_INT, OFF(delivery_timeout_ms),
+	  .min = 1000, .max = 3600000, .def_int = 30000 },
+	{ "relay", "shutdown_timeout_ms", ST_INT, OFF(shutdown_timeout_ms),
+	  .min = 100, .max = 600000, .def_int = 10000 },
+	{ "relay", "backoff_min_ms", ST_INT, OFF(backoff_min_ms), .min = 1, .max = 600000, .def_int = 100 },
+	{ "relay", "backoff_max_ms", ST_INT, OFF(backoff_max_ms), .min = 1, .max = 3600000, .def_int = 30000 },
+	{ "relay", "event_id_header", ST_STRING, OFF(event_id_header), .def_str = "id", .max_len = 255 },
 	/* "park": a row that can never be delivered is marked failed and later rows of its key flow on;
 	 * "block_key": they wait until it is retried (schema version 5). */
-	{ "relay", "on_permanent_error", ST_STRING, OFF(on_permanent_error), 0, 0, 0, 0, "park", 16 },
+	{ "relay", "on_permanent_error", ST_WORD, OFF(on_permanent_error),
+	  .def_int = ON_ERROR_PARK, .reload = RL_CLAIM, .words = WORDS("park", "block_key") },
 	/* Optional: each failed row is also published here (key, payload, headers, why, original topic) before it
 	 * is marked failed. */
-	{ "relay", "dead_letter_topic", ST_STRING, OFF(dead_letter_topic), 0, 0, 0, 0, NULL, 249 },
+	{ "relay", "dead_letter_topic", ST_STRING, OFF(dead_letter_topic), .max_len = 249 },
 	/* "mark": a delivered row gets sent_at and stays for retention_s (replay, audit); "delete": it is deleted
 	 * in the same transaction, which writes far less (bench: the SQL ceiling is about 4 times higher). */
-	{ "relay", "on_sent", ST_STRING, OFF(on_sent), 0, 0, 0, 0, "mark", 16 },
+	{ "relay", "on_sent", ST_WORD, OFF(on_sent),
+	  .def_int = ON_SENT_MARK, .reload = RL_RESTART, .words = WORDS("mark", "delete") },
 	/* "key": relays share the table by buckets of keys, so per-key order holds with any number of them;
 	 * "none": every relay claims any row (SKIP LOCKED), for the most parallel throughput without order. */
-	{ "relay", "ordering", ST_STRING, OFF(ordering), 0, 0, 0, 0, "key", 16 },
+	{ "relay", "ordering", ST_WORD, OFF(ordering),
+	  .def_int = ORDERING_KEY, .reload = RL_RESTART, .words = WORDS("key", "none") },
 	/* Names this relay among its peers; default "HOSTNAME:PID". */
-	{ "relay", "instance", ST_STRING, OFF(instance), 0, 0, 0, 0, NULL, 200 },
+	{ "relay", "instance", ST_STRING, OFF(instance), .max_len = 200, .reload = RL_RESTART },
 	/* A relay whose heartbeat is older than lease_ttl_ms is presumed hung: a peer ends its session, which frees
 	 * its buckets. Takeover therefore takes at most about lease_ttl_ms + heartbeat_ms. */
-	{ "relay", "heartbeat_ms", ST_INT, OFF(heartbeat_ms), 0, 100, 60000, 1000, NULL, 0 },
-	{ "relay", "lease_ttl_ms", ST_INT, OFF(lease_ttl_ms), 0, 500, 600000, 3000, NULL, 0 },
+	{ "relay", "heartbeat_ms", ST_INT, OFF(heartbeat_ms), .min = 100, .max = 60000, .def_int = 1000 },
+	{ "relay", "lease_ttl_ms", ST_INT, OFF(lease_ttl_ms), .min = 500, .max = 600000, .def_int = 3000 },
 	/* Optional header carrying the bucket's ownership epoch (a fencing token): it never goes down for a key,
 	 * so a consumer can drop a message from an owner that was already replaced. */
-	{ "relay", "epoch_header", ST_STRING, OFF(epoch_header), 0, 0, 0, 0, NULL, 255 },
-	{ "log", "level", ST_LOGLEVEL, OFF(log_level), 0, 0, 0, 0, "info", 0 },
-	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), 0, 1000, 86400000, 10000, NULL, 0 },
+	{ "relay", "epoch_header", ST_STRING, OFF(epoch_header), .max_len = 255 },
+	/* In the order of enum log_level. */
+	{ "log", "level", ST_WORD, OFF(log_level),
+	  .def_int = LOG_INFO, .words = WORDS("debug", "info", "warn", "error") },
+	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), .min = 1000, .max = 86400000, .def_int = 10000 },
 	/* "HOST:PORT" (IPv4) for the Prometheus endpoint GET /metrics; unset: no endpoint. */
-	{ "metrics", "listen", ST_STRING, OFF(metrics_listen), 0, 0, 0, 0, NULL, 64 },
+	{ "metrics", "listen", ST_STRING, OFF(metrics_listen), .max_len = 64, .reload = RL_RESTART },
 	/* `outboxd schema debezium`: a Debezium-style outbox table relayed as Debezium's Outbox Event Router would
 	 * (the names follow its options: table.field.event.id becomes table_field_event_id, and so on). */
-	{ "debezium", "table", ST_STRING, OFF(dbz_table), 0, 0, 0, 0, NULL, 63 },
-	{ "debezium", "schema", ST_STRING, OFF(dbz_schema), 0, 0, 0, 0, NULL, 63 },
-	{ "debezium", "table_field_event_id", ST_STRING, OFF(dbz_id), 0, 0, 0, 0, "id", 63 },
-	{ "debezium", "table_field_event_key", ST_STRING, OFF(dbz_key), 0, 0, 0, 0, "aggregateid", 63 },
-	{ "debezium", "table_field_event_payload", ST_STRING, OFF(dbz_payload), 0, 0, 0, 0, "payload", 63 },
-	{ "debezium", "route_by_field", ST_STRING, OFF(dbz_route_by), 0, 0, 0, 0, "aggregatetype", 63 },
-	{ "debezium", "route_topic_replacement", ST_STRING, OFF(dbz_topic), 0, 0, 0, 0,
-	  "outbox.event.${routedByValue}", 200 },
+	{ "debezium", "table", ST_STRING, OFF(dbz_table), .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "schema", ST_STRING, OFF(dbz_schema), .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "table_field_event_id", ST_STRING, OFF(dbz_id),
+	  .def_str = "id", .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "table_field_event_key", ST_STRING, OFF(dbz_key),
+	  .def_str = "aggregateid", .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "table_field_event_payload", ST_STRING, OFF(dbz_payload),
+	  .def_str = "payload", .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "route_by_field", ST_STRING, OFF(dbz_route_by),
+	  .def_str = "aggregatetype", .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "route_topic_replacement", ST_STRING, OFF(dbz_topic),
+	  .def_str = "outbox.event.${routedByValue}", .max_len = 200, .reload = RL_RESTART },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -144,14 +185,12 @@ static int set_defaults(struct config *cfg)
 		const struct setting *s = &settings[i];
 		switch (s->type) {
 		case ST_INT:
+		case ST_WORD:
 			*(int *)field(cfg, s) = (int)s->def_int;
 			break;
 		case ST_STRING:
 			if (s->def_str != NULL && (*(char **)field(cfg, s) = strdup(s->def_str)) == NULL)
 				return -1;
-			break;
-		case ST_LOGLEVEL:
-			log_level_parse(s->def_str, (enum log_level *)field(cfg, s));
 			break;
 		case ST_PROPS:
 		case ST_CREDS:
@@ -159,14 +198,6 @@ static int set_defaults(struct config *cfg)
 		}
 	}
 	return 0;
-}
-
-/* The flags read from the settings that name a mode: set after loading and again after a reload. */
-static void derive_flags(struct config *cfg)
-{
-	cfg->ordering_key = strcmp(cfg->ordering, "key") == 0;
-	cfg->sent_delete = strcmp(cfg->on_sent, "delete") == 0;
-	cfg->block_key = strcmp(cfg->on_permanent_error, "block_key") == 0;
 }
 
 struct config *config_defaults(void)
@@ -179,7 +210,6 @@ struct config *config_defaults(void)
 		config_free(cfg);
 		return NULL;
 	}
-	derive_flags(cfg);
 	return cfg;
 }
 
@@ -198,15 +228,6 @@ void config_free(struct config *cfg)
 	free(cfg->kafka_props);
 	free(cfg->path);
 	free(cfg);
-}
-
-/* What SIGHUP cannot change: the database connection and table (the session, its locks and its prepared
- * statements belong to them), the relay's identity among its peers, and the metrics socket. */
-static int restart_only(const struct setting *s)
-{
-	return strcmp(s->group, "postgres") == 0 || strcmp(s->group, "metrics") == 0 || strcmp(s->group, "debezium") == 0 ||
-	       (strcmp(s->group, "relay") == 0 && (strcmp(s->name, "ordering") == 0 || strcmp(s->name, "instance") == 0 ||
-					     strcmp(s->name, "on_sent") == 0));
 }
 
 static int strings_differ(const char *a, const char *b)
@@ -232,9 +253,8 @@ static int setting_differs(const struct config *a, const struct config *b, const
 	case ST_STRING:
 		return strings_differ(*(char *const *)field((struct config *)a, s), *(char *const *)field((struct config *)b, s));
 	case ST_INT:
+	case ST_WORD:
 		return *(const int *)field((struct config *)a, s) != *(const int *)field((struct config *)b, s);
-	case ST_LOGLEVEL:
-		return a->log_level != b->log_level;
 	case ST_PROPS:
 	case ST_CREDS:
 		return props_differ(a, b);
@@ -248,12 +268,9 @@ static void swap_setting(struct config *a, struct config *b, const struct settin
 	if (s->type == ST_STRING) {
 		char **x = field(a, s), **y = field(b, s), *t = *x;
 		*x = *y, *y = t;
-	} else if (s->type == ST_INT) {
+	} else if (s->type == ST_INT || s->type == ST_WORD) {
 		int *x = field(a, s), *y = field(b, s), t = *x;
 		*x = *y, *y = t;
-	} else if (s->type == ST_LOGLEVEL) {
-		enum log_level t = a->log_level;
-		a->log_level = b->log_level, b->log_level = t;
 	} else {
 		struct kafka_property *t = a->kafka_props;
 		int n = a->n_kafka_props, line = a->kafka_props_line;
@@ -275,22 +292,17 @@ int config_reload(struct config *live, struct config *fresh, char *restart, size
 
 		if ((is_props && props_done) || !setting_differs(live, fresh, s))
 			continue;
-		if (restart_only(s)) {
+		if (s->reload == RL_RESTART) {
 			o += (size_t)snprintf(restart + o, o < restart_size ? restart_size - o : 0, "%s%s.%s", o ? "," : "",
 					      s->group, s->name);
 			continue;
 		}
 		swap_setting(live, fresh, s);
 		props_done |= is_props;
-		if (strcmp(s->group, "kafka") == 0)
-			changed |= CONFIG_RELOAD_KAFKA;
-		else if (strcmp(s->name, "batch_size") == 0 || strcmp(s->name, "batch_max_bytes") == 0 ||
-			 strcmp(s->name, "on_permanent_error") == 0)
-			changed |= CONFIG_RELOAD_CLAIM;
-		else
-			changed |= CONFIG_RELOAD_OTHER;
+		changed |= s->reload == RL_KAFKA   ? CONFIG_RELOAD_KAFKA
+			   : s->reload == RL_CLAIM ? CONFIG_RELOAD_CLAIM
+						   : CONFIG_RELOAD_OTHER;
 	}
-	derive_flags(live);
 	return changed;
 }
 
@@ -469,10 +481,36 @@ static int load_props(struct loader *ld, config_setting_t *st, struct config *cf
 	return 0;
 }
 
+/* Other names a word setting accepts for one of its words (on one line: t_docs reads the table's rows above). */
+static const char *const word_aliases[][2] = { { "warning", "warn" } };
+
+static int load_word(struct loader *ld, config_setting_t *st, const char *key, const struct setting *s, int *dst)
+{
+	char list[256];
+	const char *v;
+	size_t o = 0;
+
+	if (config_setting_type(st) != CONFIG_TYPE_STRING)
+		return fail_at(ld, st, key, "expected a string in double quotes");
+	v = config_setting_get_string(st);
+	for (size_t a = 0; a < sizeof(word_aliases) / sizeof(word_aliases[0]); a++) {
+		if (strcmp(v, word_aliases[a][0]) == 0)
+			v = word_aliases[a][1];
+	}
+	for (int i = 0; s->words[i] != NULL; i++) {
+		if (strcmp(s->words[i], v) == 0) {
+			*dst = i;
+			return 0;
+		}
+		o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s%s", i ? ", " : "", s->words[i]);
+	}
+	v = config_setting_get_string(st);
+	return fail_at(ld, st, key, "\"%s\" is not one of %s", v, list);
+}
+
 static int load_one(struct loader *ld, config_setting_t *st, const struct setting *s, struct config *cfg)
 {
 	char key[128];
-	const char *lv;
 
 	snprintf(key, sizeof(key), "%s.%s", s->group, s->name);
 	switch (s->type) {
@@ -480,13 +518,8 @@ static int load_one(struct loader *ld, config_setting_t *st, const struct settin
 		return load_string(ld, st, key, s, (char **)field(cfg, s));
 	case ST_INT:
 		return load_int(ld, st, key, s, (int *)field(cfg, s));
-	case ST_LOGLEVEL:
-		if (config_setting_type(st) != CONFIG_TYPE_STRING)
-			return fail_at(ld, st, key, "expected a string in double quotes");
-		lv = config_setting_get_string(st);
-		if (log_level_parse(lv, (enum log_level *)field(cfg, s)) < 0)
-			return fail_at(ld, st, key, "\"%s\" is not one of debug, info, warn, error", lv);
-		return 0;
+	case ST_WORD:
+		return load_word(ld, st, key, s, (int *)field(cfg, s));
 	case ST_PROPS:
 	case ST_CREDS:
 		return load_props(ld, st, cfg, s->type == ST_CREDS);
@@ -562,16 +595,6 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 	if (check_conninfo(ld, lc, "postgres.conninfo", cfg->pg_conninfo) < 0 ||
 	    check_conninfo(ld, lc, "postgres.owner_conninfo", cfg->pg_owner_conninfo) < 0)
 		return -1;
-	if (strcmp(cfg->ordering, "key") != 0 && strcmp(cfg->ordering, "none") != 0)
-		return fail_at(ld, config_lookup(lc, "relay.ordering"), "relay.ordering",
-			       "\"%s\" is not one of key, none", cfg->ordering);
-	if (strcmp(cfg->on_sent, "mark") != 0 && strcmp(cfg->on_sent, "delete") != 0)
-		return fail_at(ld, config_lookup(lc, "relay.on_sent"), "relay.on_sent", "\"%s\" is not one of mark, delete",
-			       cfg->on_sent);
-	if (strcmp(cfg->on_permanent_error, "park") != 0 && strcmp(cfg->on_permanent_error, "block_key") != 0)
-		return fail_at(ld, config_lookup(lc, "relay.on_permanent_error"), "relay.on_permanent_error",
-			       "\"%s\" is not one of park, block_key", cfg->on_permanent_error);
-	derive_flags(cfg);
 	if (cfg->lease_ttl_ms < 2 * cfg->heartbeat_ms)
 		return fail_at(ld, config_lookup(lc, "relay.lease_ttl_ms"), "relay.lease_ttl_ms",
 			       "must be at least twice relay.heartbeat_ms");
@@ -813,6 +836,20 @@ static void print_conninfo(FILE *out, const char *conninfo)
 	print_string(out, buf);
 }
 
+static void print_props(FILE *out, const struct config *cfg)
+{
+	fputs("[", out);
+	for (int p = 0; p < cfg->n_kafka_props; p++) {
+		char kv[8192];
+		const struct kafka_property *kp = &cfg->kafka_props[p];
+		snprintf(kv, sizeof(kv), "%s=%s", kp->name,
+			 kp->secret || config_kafka_property_is_secret(kp->name) ? "<redacted>" : kp->value);
+		fputs(p ? ", " : " ", out);
+		print_string(out, kv);
+	}
+	fputs(cfg->n_kafka_props ? " ]" : "]", out);
+}
+
 void config_print(const struct config *cfg, FILE *out)
 {
 	const char *group = "";
@@ -825,30 +862,31 @@ void config_print(const struct config *cfg, FILE *out)
 			fprintf(out, "%s%s: {\n", *group ? "};\n" : "", s->group);
 			group = s->group;
 		}
-		if ((s->type == ST_STRING && *(char *const *)f == NULL) || s->type == ST_CREDS)
+		if ((s->type == ST_STRING && *(char *const *)f == NULL) || s->secret == SC_ALWAYS)
 			continue; /* credentials are printed, redacted, with the properties */
 		fprintf(out, "  %s = ", s->name);
-		if (s->type == ST_INT) {
+		if (s->type == ST_INT)
 			fprintf(out, "%d", *(const int *)f);
-		} else if (s->type == ST_LOGLEVEL) {
-			print_string(out, log_level_name(*(const enum log_level *)f));
-		} else if (s->type == ST_STRING && strstr(s->name, "conninfo") != NULL) {
+		else if (s->type == ST_WORD)
+			print_string(out, s->words[*(const int *)f]);
+		else if (s->secret == SC_CONNINFO)
 			print_conninfo(out, *(char *const *)f);
-		} else if (s->type == ST_STRING) {
+		else if (s->type == ST_STRING)
 			print_string(out, *(char *const *)f);
-		} else {
-			fputs("[", out);
-			for (int p = 0; p < cfg->n_kafka_props; p++) {
-				char kv[8192];
-				const struct kafka_property *kp = &cfg->kafka_props[p];
-				snprintf(kv, sizeof(kv), "%s=%s", kp->name,
-					 kp->secret || config_kafka_property_is_secret(kp->name) ? "<redacted>" : kp->value);
-				fputs(p ? ", " : " ", out);
-				print_string(out, kv);
-			}
-			fputs(cfg->n_kafka_props ? " ]" : "]", out);
-		}
+		else
+			print_props(out, cfg);
 		fputs(";\n", out);
 	}
 	fputs("};\n", out);
+}
+
+const char *config_word(const struct config *cfg, const char *key)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		size_t g = strlen(s->group);
+		if (s->type == ST_WORD && strncmp(key, s->group, g) == 0 && key[g] == '.' && strcmp(key + g + 1, s->name) == 0)
+			return s->words[*(const int *)((const char *)cfg + s->offset)];
+	}
+	return NULL;
 }

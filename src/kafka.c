@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "fault.h"
 #include "log.h"
 #include "message.h"
@@ -24,6 +24,7 @@ struct kafka {
 	size_t copy_max;     /* message.copy.max.bytes */
 	int fatal;
 	char fatal_reason[256];
+	int said_coordinator_loading;
 };
 
 static int conf_int(struct kafka *k, const char *name, int dflt)
@@ -39,14 +40,6 @@ static int conf_int(struct kafka *k, const char *name, int dflt)
 int kafka_max_message_bytes(struct kafka *k)
 {
 	return conf_int(k, "message.max.bytes", 1000000); /* librdkafka's default */
-}
-
-int64_t kafka_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 enum kafka_err_class kafka_classify(rd_kafka_resp_err_t err)
@@ -73,68 +66,90 @@ enum kafka_err_class kafka_classify(rd_kafka_resp_err_t err)
 	}
 }
 
+/* The one translation of what librdkafka said of row i into what happened to the row. A size refusal in a delivery
+ * report may be another message's fault, as the broker refuses a whole request when one record in it is too
+ * large for the topic; at produce time it is the row's own. A fatal error makes the producer unusable, but the
+ * row itself may well be fine on a new producer. */
+static void report(struct kafka *k, struct batch *b, int i, rd_kafka_resp_err_t err, int in_request)
+{
+	enum row_fault fault = FAULT_RETRY;
+	char reason[160];
+
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		batch_row_report(b, i, FAULT_NONE, NULL);
+		return;
+	}
+	switch (kafka_classify(err)) {
+	case KAFKA_ERR_FATAL:
+		k->fatal = 1;
+		break;
+	case KAFKA_ERR_PERMANENT:
+		fault = in_request && (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+				       err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE)
+				? FAULT_SIZE
+				: FAULT_PERMANENT;
+		break;
+	case KAFKA_ERR_TRANSIENT:
+		break;
+	}
+	snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
+	batch_row_report(b, i, fault, reason);
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kafka *k = opaque;
 	uint64_t tag = (uint64_t)(uintptr_t)m->_private;
 	struct batch *b = k->batch;
-	struct outbox_row *row;
-	char reason[160];
+	int i;
 
 	(void)rk;
 	if (b == NULL || (tag >> TAG_INDEX_BITS) != (b->generation & TAG_GEN_MASK) ||
 	    (tag & TAG_INDEX_MASK) >= (uint64_t)b->n)
 		return; /* a late report for a batch already abandoned */
-	row = &b->rows[tag & TAG_INDEX_MASK];
-	if (row->state != ROW_PENDING)
+	i = (int)(tag & TAG_INDEX_MASK);
+	if (!batch_row_waiting(&b->rows[i]))
 		return;
 	b->outstanding--;
 	if (b->outstanding > 0)
 		fault_point("after_some_reports");
-	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		batch_set_state(row, ROW_ACKED, NULL);
-		return;
-	}
-	snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
-	switch (kafka_classify(m->err)) {
-	case KAFKA_ERR_PERMANENT:
-		batch_set_state(row, ROW_PERMANENT, reason);
-		/* The broker refuses a whole request when one record in it is too large for the topic. */
-		row->suspect = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-			       m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
-		break;
-	case KAFKA_ERR_FATAL:
-		k->fatal = 1; /* the row itself may well be fine on a new producer */
-		batch_set_state(row, ROW_TRANSIENT, reason);
-		break;
-	case KAFKA_ERR_TRANSIENT:
-		batch_set_state(row, ROW_TRANSIENT, reason);
-		break;
-	}
+	report(k, b, i, m->err, 1);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct kafka *k = opaque;
-	char q[512];
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		rd_kafka_fatal_error(rk, k->fatal_reason, sizeof(k->fatal_reason));
 		k->fatal = 1;
-		log_error("kafka fatal error", "reason=%s", log_quote(q, sizeof(q), k->fatal_reason));
+		log_error("kafka fatal error", "reason=%s", log_q(k->fatal_reason));
 		return;
 	}
-	log_warn("kafka error", "err=%s reason=%s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
-		 log_quote(q, sizeof(q), reason));
+	log_warn("kafka error", "err=%s reason=%s", rd_kafka_err2name((rd_kafka_resp_err_t)err), log_q(reason));
+}
+
+/* A fresh broker answers the idempotent producer's first request with COORDINATOR_LOAD_IN_PROGRESS while it loads
+ * its transaction state, and librdkafka warns and retries: expected at start-up, so said once, as news. */
+static int coordinator_loading(struct kafka *k, int level, const char *fac, const char *buf)
+{
+	if (level != 4 || strcmp(fac, "GETPID") != 0 || strstr(buf, "Coordinator load in progress") == NULL)
+		return 0;
+	if (!k->said_coordinator_loading)
+		log_info("the Kafka broker is still loading its transaction coordinator; the producer waits for it",
+			 "facility=%s", fac);
+	k->said_coordinator_loading = 1;
+	return 1;
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	char q[1024];
+	struct kafka *k = rd_kafka_opaque(rk);
 
-	(void)rk;
+	if (k != NULL && coordinator_loading(k, level, fac, buf))
+		return;
 	log_write(level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG,
-		  "librdkafka", "facility=%s text=%s", fac, log_quote(q, sizeof(q), buf));
+		  "librdkafka", "facility=%s text=%s", fac, log_q(buf));
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, const struct config *cfg, int line,
@@ -274,30 +289,31 @@ static rd_kafka_headers_t *dead_letter_headers(struct kafka *k, const struct out
 	return hdrs;
 }
 
-/* Hands one row to librdkafka: to its topic, or (dead_letter) its copy to the dead-letter topic. Returns the
- * produce error (the row's state is set for refusals). */
-static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i, int dead_letter)
+/* Hands one row to librdkafka: to its topic, or, for a row in ROW_DEAD_LETTER, its copy to the dead-letter topic.
+ * Returns the produce error; a row refused before it reaches librdkafka is reported to the batch. */
+static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
 {
 	struct outbox_row *row = &b->rows[i];
 	uint64_t tag = ((b->generation & TAG_GEN_MASK) << TAG_INDEX_BITS) | (uint64_t)i;
-	const char *topic = dead_letter ? k->cfg->dead_letter_topic : row->topic;
+	int copy = row->state == ROW_DEAD_LETTER;
+	const char *topic = copy ? k->cfg->dead_letter_topic : row->topic;
 	rd_kafka_headers_t *hdrs;
 	rd_kafka_resp_err_t err;
 	char why[160];
 	int flags;
 
 	if (!message_topic_valid(topic, why, sizeof(why))) {
-		batch_set_state(row, ROW_PERMANENT, why);
+		batch_row_report(b, i, FAULT_PERMANENT, why);
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	}
-	if (dead_letter) {
+	if (copy) {
 		hdrs = dead_letter_headers(k, row, row->parked);
 	} else if ((hdrs = message_headers_build(row->headers, row->headers_len, k->cfg->event_id_header,
 						 row->event_id, why, sizeof(why))) == NULL) {
-		batch_set_state(row, ROW_PERMANENT, why);
+		batch_row_report(b, i, FAULT_PERMANENT, why);
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	}
-	if (!dead_letter && k->cfg->epoch_header != NULL && row->epoch > 0) {
+	if (!copy && k->cfg->epoch_header != NULL && row->epoch > 0) {
 		/* Added last, so it is the value rd_kafka_header_get_last finds even if the row has a header so named. */
 		char ep[24];
 		snprintf(ep, sizeof(ep), "%lld", row->epoch);
@@ -318,38 +334,25 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i, 
 }
 
 /* Produces row i, waiting out a full queue until deadline_ms. Returns 1 if handed to librdkafka, 0 if the row was
- * refused (its state says why), -1 if the deadline passed or the producer is unusable (the row stays PENDING or
- * becomes TRANSIENT). */
-static int kafka_produce_row_at(struct kafka *k, struct batch *b, int i, int dead_letter, int64_t deadline_ms)
+ * refused (its state says why), -1 if the deadline passed (the row stays unproduced) or the producer is
+ * unusable. */
+static int produce_row_by(struct kafka *k, struct batch *b, int i, int64_t deadline_ms)
 {
 	rd_kafka_resp_err_t err;
-	char reason[160];
 
-	while ((err = produce_row(k, b, i, dead_letter)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-		if (kafka_now_ms() >= deadline_ms)
+	while ((err = produce_row(k, b, i)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		if (clock_now_ms() >= deadline_ms)
 			return -1;
 		rd_kafka_poll(k->rk, 50);
 	}
 	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		if (b->rows[i].state != ROW_PENDING)
+		if (!batch_row_waiting(&b->rows[i]))
 			return 0;
 		b->outstanding++;
 		return 1;
 	}
-	snprintf(reason, sizeof(reason), "kafka: %s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
-	switch (kafka_classify(err)) {
-	case KAFKA_ERR_PERMANENT:
-		batch_set_state(&b->rows[i], ROW_PERMANENT, reason);
-		return 0;
-	case KAFKA_ERR_FATAL:
-		k->fatal = 1;
-		batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
-		return -1;
-	case KAFKA_ERR_TRANSIENT:
-		break;
-	}
-	batch_set_state(&b->rows[i], ROW_TRANSIENT, reason);
-	return 0;
+	report(k, b, i, err, 0);
+	return kafka_classify(err) == KAFKA_ERR_FATAL ? -1 : 0;
 }
 
 int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
@@ -361,29 +364,26 @@ int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
 	k->batch = b;
 	for (int i = 0; i < b->n; i++) {
 		int rc;
-		refused += b->rows[i].state == ROW_PERMANENT;
+		refused += b->rows[i].state == ROW_FAILED;
 		if (b->rows[i].state != ROW_PENDING)
 			continue;
 		/* block_key: a row refused before it was sent holds back the later rows of its key in this batch too. */
-		if (refused > 0 && k->cfg->block_key && batch_key_failed_before(b, i)) {
-			batch_set_state(&b->rows[i], ROW_TRANSIENT, "held back: an earlier event of this key failed (block_key)");
+		if (refused > 0 && k->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY && batch_hold_behind_failure(b, i))
 			continue;
-		}
-		if ((rc = kafka_produce_row_at(k, b, i, 0, deadline_ms)) < 0)
+		if ((rc = produce_row_by(k, b, i, deadline_ms)) < 0)
 			return produced; /* the rest stay PENDING and unproduced */
 		produced += rc;
-		refused += b->rows[i].state == ROW_PERMANENT;
+		refused += b->rows[i].state == ROW_FAILED;
 	}
 	return produced;
 }
 
 int kafka_produce_alone(struct kafka *k, struct batch *b, int i, int64_t deadline_ms)
 {
-	batch_set_state(&b->rows[i], ROW_PENDING, NULL);
-	b->rows[i].suspect = 0;
+	batch_row_alone(b, i);
 	b->outstanding = 0;
 	k->batch = b;
-	return kafka_produce_row_at(k, b, i, 0, deadline_ms);
+	return produce_row_by(k, b, i, deadline_ms);
 }
 
 int kafka_produce_dead_letters(struct kafka *k, struct batch *b, int64_t deadline_ms)
@@ -393,18 +393,14 @@ int kafka_produce_dead_letters(struct kafka *k, struct batch *b, int64_t deadlin
 	b->outstanding = 0;
 	k->batch = b;
 	for (int i = 0; i < b->n; i++) {
-		struct outbox_row *row = &b->rows[i];
 		int rc;
-		if (row->state != ROW_PERMANENT)
+		if (b->rows[i].state != ROW_DEAD_LETTER)
 			continue;
-		snprintf(row->parked, ROW_NOTE_SIZE, "%s", row->reason);
-		row->dead_letter = 1;
 		/* Once the producer gave up, the rest are not copied now: they become retries, never failed rows
 		 * without their copy. */
-		batch_set_state(row, stopped ? ROW_TRANSIENT : ROW_PENDING, stopped ? "the producer is unusable" : NULL);
 		if (stopped)
-			continue;
-		if ((rc = kafka_produce_row_at(k, b, i, 1, deadline_ms)) < 0)
+			batch_row_report(b, i, FAULT_RETRY, "the producer is unusable");
+		else if ((rc = produce_row_by(k, b, i, deadline_ms)) < 0)
 			stopped = 1;
 		else
 			produced += rc;
@@ -423,11 +419,11 @@ void kafka_serve(struct kafka *k, int timeout_ms)
 
 int kafka_abandon_batch(struct kafka *k, struct batch *b, int timeout_ms)
 {
-	int64_t deadline = kafka_now_ms() + timeout_ms;
+	int64_t deadline = clock_now_ms() + timeout_ms;
 
 	if (b->outstanding > 0)
 		rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	while (b->outstanding > 0 && kafka_now_ms() < deadline)
+	while (b->outstanding > 0 && clock_now_ms() < deadline)
 		rd_kafka_poll(k->rk, 50);
 	k->batch = NULL;
 	return b->outstanding > 0 ? -1 : 0;

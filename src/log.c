@@ -17,21 +17,6 @@ void log_set_level(enum log_level level) { current_level = level; }
 
 enum log_level log_get_level(void) { return current_level; }
 
-int log_level_parse(const char *name, enum log_level *out)
-{
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcmp(name, level_names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
-	if (strcmp(name, "warning") == 0) {
-		*out = LOG_WARN;
-		return 0;
-	}
-	return -1;
-}
-
 const char *log_level_name(enum log_level level)
 {
 	return level_names[level];

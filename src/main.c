@@ -1,7 +1,6 @@
 /* outboxd: relays events from a PostgreSQL outbox table to Kafka. This file only parses the command line, loads
  * the configuration and hands over to a command. */
 #include <librdkafka/rdkafka.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -9,6 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
+#include "pg.h"
 #include "version.h"
 
 static int load(const char *path, struct config **cfg)
@@ -50,7 +50,7 @@ static int dispatch(const struct cli *cli)
 	else if (strcmp(cli->cmd, "check-config") == 0)
 		rc = cmd_check_config(cfg);
 	else if (strcmp(cli->cmd, "status") == 0)
-		rc = cmd_status(cfg);
+		rc = cmd_status(cfg, cli->buckets);
 	else if (strcmp(cli->cmd, "failed") == 0)
 		rc = cmd_failed_list(cfg);
 	else if (strcmp(cli->cmd, "retry") == 0)
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (cli.action == CLI_VERSION) {
-		printf("outboxd %s (librdkafka %s, libpq %d)\n", OUTBOXD_VERSION, rd_kafka_version_str(), PQlibVersion());
+		printf("outboxd %s (librdkafka %s, libpq %d)\n", OUTBOXD_VERSION, rd_kafka_version_str(), pg_lib_version());
 		return 0;
 	}
 	return dispatch(&cli);

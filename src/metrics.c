@@ -60,9 +60,9 @@ void metrics_observe_batch(const struct batch *b, double seconds, int64_t now_us
 			staged.published++;
 			observe(&staged.latency_seconds, (double)(now_us - r->created_us) / 1e6);
 		}
-		staged.failed += r->state == ROW_PERMANENT;
-		staged.retried += r->state == ROW_TRANSIENT || r->state == ROW_PENDING;
 	}
+	staged.failed += (unsigned long long)batch_count(b, ROW_FAILED);
+	staged.retried += (unsigned long long)batch_undelivered(b);
 }
 
 static void merge(struct histogram *into, const struct histogram *h)

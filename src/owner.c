@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kafka.h"
+#include "clock.h"
 #include "log.h"
 
 struct owner {
@@ -33,9 +33,6 @@ struct owner {
 	char filter[PG_MAX_BUCKETS * 5 + 3];
 	char err[512];
 };
-
-static char qbuf[600];
-#define Q(s) log_quote(qbuf, sizeof(qbuf), (s))
 
 struct owner *owner_new(const struct config *cfg)
 {
@@ -65,7 +62,7 @@ void owner_free(struct owner *o)
 	if (o == NULL)
 		return;
 	if (pg_connected(o->hb) && pg_leave(o->hb, o->instance, o->err, sizeof(o->err)) != PG_OK)
-		log_warn("cannot leave the relay membership", "error=%s", Q(o->err));
+		log_warn("cannot leave the relay membership", "error=%s", log_q(o->err));
 	pg_free(o->hb);
 	free(o);
 }
@@ -94,18 +91,18 @@ static void log_membership(struct owner *o)
 
 	if (m->fenced[0])
 		log_warn("ended the session of a relay whose heartbeat expired", "relays=%s lease_ttl_ms=%d",
-			 Q(m->fenced), o->cfg->lease_ttl_ms);
+			 log_q(m->fenced), o->cfg->lease_ttl_ms);
 	if (m->other_ordering > 0)
 		log_warn("a peer relays this table with another relay.ordering: per-key order is not guaranteed",
 			 "peers=%d", m->other_ordering);
 	if (m->n != o->last_n)
-		log_info("relay membership", "instance=%s relays=%d rank=%d", Q(o->instance), m->n, m->rank);
+		log_info("relay membership", "instance=%s relays=%d rank=%d", log_q(o->instance), m->n, m->rank);
 	o->last_n = m->n;
 }
 
 void owner_heartbeat(struct owner *o, const struct pg *claim)
 {
-	int64_t now = kafka_now_ms();
+	int64_t now = clock_now_ms();
 
 	if (now < o->next_hb_ms)
 		return;
@@ -116,7 +113,7 @@ void owner_heartbeat(struct owner *o, const struct pg *claim)
 			 sizeof(o->err)) != PG_OK) {
 		/* Once per outage: the relay's own connection already reports PostgreSQL being away. */
 		if (!o->hb_failing)
-			log_warn("heartbeat failed, will retry", "error=%s", Q(o->err));
+			log_warn("heartbeat failed, will retry", "error=%s", log_q(o->err));
 		o->hb_failing = 1;
 		pg_disconnect(o->hb);
 		return;
@@ -156,7 +153,7 @@ static int give_back(struct owner *o, struct pg *claim, int surplus)
 	const char *list = owned_list(o, surplus);
 
 	if (pg_release_buckets(claim, list, o->err, sizeof(o->err)) != PG_OK) {
-		log_warn("cannot release buckets", "error=%s", Q(o->err));
+		log_warn("cannot release buckets", "error=%s", log_q(o->err));
 		return -1;
 	}
 	for (int b = o->nbuckets - 1, n = 0; b >= 0 && n < surplus; b--) {
@@ -174,7 +171,7 @@ static int take(struct owner *o, struct pg *claim, int want)
 
 	if (pg_take_buckets(claim, o->instance, owned_list(o, o->nbuckets), want, got, ep, &n, o->err,
 			    sizeof(o->err)) != PG_OK) {
-		log_warn("cannot take buckets", "error=%s", Q(o->err));
+		log_warn("cannot take buckets", "error=%s", log_q(o->err));
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -227,7 +224,7 @@ int owner_lease_valid(const struct owner *o)
 {
 	/* A peer fences us once our heartbeat is lease_ttl_ms old by the server's clock; keep a quarter as margin
 	 * for the time the heartbeat took and for clocks running at different rates. */
-	return o->lease_from_ms >= 0 && kafka_now_ms() - o->lease_from_ms < o->cfg->lease_ttl_ms * 3 / 4;
+	return o->lease_from_ms >= 0 && clock_now_ms() - o->lease_from_ms < o->cfg->lease_ttl_ms * 3 / 4;
 }
 
 void owner_stamp(const struct owner *o, struct batch *b)
@@ -240,7 +237,7 @@ void owner_stamp(const struct owner *o, struct batch *b)
 
 int owner_due_ms(const struct owner *o)
 {
-	int64_t d = o->next_hb_ms - kafka_now_ms();
+	int64_t d = o->next_hb_ms - clock_now_ms();
 
 	return d < 0 ? 0 : (int)d;
 }

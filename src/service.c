@@ -1,9 +1,9 @@
 #include "service.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <time.h>
 #include <systemd/sd-daemon.h>
+
+#include "clock.h"
 
 void service_ready(void) { sd_notify(0, "READY=1"); }
 
@@ -12,11 +12,7 @@ void service_stopping(void) { sd_notify(0, "STOPPING=1"); }
 /* systemd (Type=notify-reload, or any unit reading it) wants the monotonic time with RELOADING=1. */
 void service_reloading(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)clock_now_us());
 }
 
 void service_status(const char *status) { sd_notifyf(0, "STATUS=%s", status); }

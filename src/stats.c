@@ -10,6 +10,23 @@ void stats_init(struct stats *s, int64_t now_ms)
 	*s = (struct stats){ .last_ms = now_ms };
 }
 
+void stats_stage(struct stats *s, const struct batch *b)
+{
+	s->staged.published += batch_count(b, ROW_ACKED);
+	s->staged.failed += batch_count(b, ROW_FAILED);
+	s->staged.retried += batch_undelivered(b);
+}
+
+void stats_commit(struct stats *s, int committed)
+{
+	if (committed) {
+		s->published_total += s->staged.published;
+		s->failed_total += s->staged.failed;
+		s->retried_total += s->staged.retried;
+	}
+	s->staged.published = s->staged.failed = s->staged.retried = 0;
+}
+
 void stats_report(struct stats *s, const struct pg_lag *lag, int64_t now_ms)
 {
 	long long rate = 0;

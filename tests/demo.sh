@@ -28,12 +28,10 @@ echo "== outboxd schema install"
 echo "== outboxd run (lag lines every 2 s), consumer output prefixed with 'consumed:'"
 "$OUTBOXD" run -c "$H_TMP/outboxd.conf" &
 RELAY=$!
+first_sent() { [ "$(psql -qtAX "$H_PG_APP_CONNINFO" -c "SELECT count(sent_at) FROM outbox")" != 0 ]; }
 start_consumer() {
 	# kcat gives up on a topic that does not exist yet: start it once the first event is out.
-	for _ in $(seq 1 100); do
-		[ "$(psql -qtAX "$H_PG_APP_CONNINFO" -c "SELECT count(sent_at) FROM outbox")" != 0 ] && break
-		sleep 0.1
-	done
+	t_wait_until 10 first_sent || true
 	# exec, so that the cleanup's kill reaches kcat; tee ends with it.
 	exec kcat -b "$H_KAFKA_BROKERS" -C -t "$TOPIC" -o beginning -q -u \
 		-f 'consumed: partition=%p offset=%o key=%k payload=%s headers=%h\n' > >(tee "$H_TMP/consumed")

@@ -8,32 +8,19 @@ cd "$(dirname "$0")/.."
 export OUTBOXD TOOLS
 export H_BUILD=${H_BUILD:-$PWD/build}
 . tests/harness/lib.sh
+. tests/harness/runner.sh
 harness_start_all
 
-pass=0
-fail=0
-failed=
-for t in tests/integration/t_*.sh; do
-	name=$(basename "$t" .sh)
-	case "$name" in *"${1:-}"*) ;; *) continue ;; esac
-	log=$H_TMP/$name.log
-	start=$(date +%s)
-	# A plain command, not an `if` condition or an operand of || or &&: bash ignores set -e inside those, and
-	# every failing command must fail the test.
-	(set -e; . tests/integration/common.sh; . "$t") >"$log" 2>&1
-	rc=$?
-	harness_ensure_kafka
-	if [ "$rc" = 0 ]; then
-		pass=$((pass + 1))
-		printf 'PASS %-24s %3ss  %s\n' "$name" $(($(date +%s) - start)) "$(grep -h '^checker:' "$log" | tail -n 1 | cut -c10-)"
+run_report() { # name rc seconds log
+	if [ "$2" = 0 ]; then
+		printf 'PASS %-24s %3ss  %s\n' "$1" "$3" "$(grep -h '^checker:' "$4" | tail -n 1 | cut -c10-)"
 	else
-		fail=$((fail + 1))
-		failed="$failed $name"
-		printf 'FAIL %-24s %3ss\n' "$name" $(($(date +%s) - start))
-		sed 's/^/    | /' "$log" | tail -n 60
+		printf 'FAIL %-24s %3ss\n' "$1" "$3"
+		sed 's/^/    | /' "$4" | tail -n 60
 	fi
-done
+}
+run_each "${1:-}" "" tests/integration/common.sh tests/integration/t_*.sh
 [ -n "${H_KAFKA_MOCK:-}" ] && echo "note: ran against librdkafka's mock cluster, not a real broker"
-[ -n "$failed" ] && echo "failed:$failed"
-echo "integration: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+[ -n "$R_FAILED" ] && echo "failed:$R_FAILED"
+echo "integration: $R_PASS passed, $R_FAIL failed"
+[ "$R_FAIL" = 0 ]

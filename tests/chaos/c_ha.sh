@@ -42,23 +42,20 @@ ha_fair() { # names...
 }
 
 # Waits up to 30 s for the fair shares; prints the milliseconds it took since $2 (ms since the epoch).
+ha_shares_are() { [ "$(ha_shares)" = "$1" ]; }
 ha_wait_fair() { # "names" since_ms what
-	local want got i
+	local want
 	want=$(ha_fair $1)
-	for ((i = 0; i < 300; i++)); do
-		got=$(ha_shares)
-		if [ "$got" = "$want" ]; then
-			echo $(($(date +%s%3N) - $2))
-			return 0
-		fi
-		sleep 0.1
-	done
+	if t_wait_until 30 ha_shares_are "$want"; then
+		echo $(($(date +%s%3N) - $2))
+		return 0
+	fi
 	t_sql "SELECT * FROM outbox_relays" >&2
 	for f in "$T_DIR"/r*.log; do
 		echo "== $f" >&2
 		grep -E 'bucket|membership|lease|heartbeat|level=(warn|error)' "$f" | tail -n 20 >&2
 	done
-	t_fail "$3: shares '$got', expected '$want' within 30 s"
+	t_fail "$3: shares '$(ha_shares)', expected '$want' within 30 s"
 }
 
 c_backlog 3000 200
@@ -66,11 +63,16 @@ c_writers_start 100
 for r in r1 r2 r3; do ha_start $r; done
 ha_wait_fair "r1 r2 r3" "$(date +%s%3N)" "three relays" >/dev/null
 live="r1 r2 r3"
-# status names each relay and each bucket's owner (the one holding its lock) and lag.
+# status names each relay and sums the buckets up per owner (the one holding their locks): shares of 22, 21, 21;
+# --buckets adds each bucket's owner, epoch and lag.
 "$OUTBOXD" status -c "$T_DIR/r1.conf" >"$T_DIR/status.out"
 t_expect_grep "$T_DIR/status.out" '^relays: *3$'
-t_expect_eq "$(grep -c '^  bucket=.* owner=r[123] epoch=[1-9]' "$T_DIR/status.out")" 64 "buckets owned in status"
 t_expect_eq "$(grep -c '^  relay instance=r[123] .* session=alive' "$T_DIR/status.out")" 3 "live relays in status"
+t_expect_eq "$(sed -n 's/^  owner=r[123] buckets=\([0-9]*\) .*/\1/p' "$T_DIR/status.out" | sort -n | tr '\n' ' ')" "21 21 22 " \
+	"buckets per owner in status"
+t_expect_eq "$(grep -c '^  bucket=' "$T_DIR/status.out")" 0 "bucket lines without --buckets"
+"$OUTBOXD" status --buckets -c "$T_DIR/r1.conf" >"$T_DIR/status.out"
+t_expect_eq "$(grep -c '^  bucket=.* owner=r[123] epoch=[1-9]' "$T_DIR/status.out")" 64 "buckets owned in status --buckets"
 kill_ms= stop_ms=
 for round in $(seq 1 "$ROUNDS"); do
 	# Each fault lands while the relays drain a backlog, so it can hit one in the middle of a batch.

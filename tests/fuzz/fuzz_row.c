@@ -6,7 +6,7 @@
 
 #include "batch.h"
 #include "message.h"
-#include "pg.h"
+#include "pg_claim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,6 @@
 # Test harness: a throwaway PostgreSQL cluster and a real single-node Kafka broker (KRaft), both on loopback,
-# both on free ports, both in a temp dir that is removed when they stop. Sourced by tests/run.sh, demo and bench.
+# both on free ports, both in a temp dir that is removed when they stop. Sourced by the test runners
+# (tests/run-*.sh), the demo and the bench.
 #
 # Exported after harness_start_pg:    PGHOST PGPORT PGUSER PGDATABASE H_PG_SUPER_URL H_PG_APP_CONNINFO
 # Exported after harness_start_kafka: H_KAFKA_BROKERS  (or the mock cluster's, see harness_start_kafka)
@@ -34,14 +35,22 @@ h_free_port() {
 	h_die "no free port found"
 }
 
-h_wait_port() { # port seconds
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+# The one poll loop: runs the command every 0.1 s until it succeeds, for up to SECONDS (a whole number); returns 1
+# if it never did. Every wait of the harness, the tests and the demo goes through it.
+t_wait_until() { # seconds command [args...]
+	local i n=$(($1 * 10))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
 		sleep 0.1
 	done
 	return 1
 }
+
+h_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+h_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+h_wait_port() { t_wait_until "$2" h_port_open "$1"; } # port seconds
 
 # ---------------------------------------------------------------- PostgreSQL
 
@@ -194,7 +203,7 @@ h_kafka_tls() {
 # One attempt: fresh ports, a freshly formatted data dir, launch, then wait until the client port accepts (the
 # broker is unfenced by then) or the JVM exits.
 h_kafka_try_start() {
-	local dir=$H_TMP/kafka port cport sport cid i cp="$H_BUILD/kafka/lib/*"
+	local dir=$H_TMP/kafka port cport sport cid cp="$H_BUILD/kafka/lib/*"
 	rm -rf "$dir"
 	mkdir -p "$dir/data"
 	port=$(h_free_port)
@@ -249,20 +258,16 @@ EOF
 	H_KAFKA_PORT=$port
 	H_KAFKA_SSL_PORT=$sport
 	h_kafka_launch
-	for ((i = 0; i < 900; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-		kill -0 "$(cat "$dir/pid")" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
+	# Up, or the JVM gave up: which one, the port says.
+	t_wait_until 90 h_kafka_up_or_gone "$port" "$(cat "$dir/pid")"
+	h_port_open "$port"
 }
+
+h_kafka_up_or_gone() { h_port_open "$1" || h_gone "$2"; } # port pid
 
 # The bootstrap address a mockbroker writes as its first line, once it has (up to 5 s).
 h_mock_address() {
-	for _ in $(seq 1 50); do
-		[ -s "$1" ] && break
-		sleep 0.1
-	done
+	t_wait_until 5 test -s "$1"
 	head -n 1 "$1"
 }
 
@@ -293,14 +298,11 @@ h_kafka_launch() {
 # Stop (SIGTERM, bounded wait, then SIGKILL) only the pid we started. The pid lives in a file because tests
 # stop and start the broker from subshells.
 harness_stop_kafka() {
-	local pid i
+	local pid
 	[ -n "${H_KAFKA_DIR:-}" ] && [ -f "$H_KAFKA_DIR/pid" ] || return 0
 	pid=$(cat "$H_KAFKA_DIR/pid")
 	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
+	t_wait_until 30 h_gone "$pid" || true
 	kill -KILL "$pid" 2>/dev/null || true
 	rm -f "$H_KAFKA_DIR/pid"
 }

@@ -55,26 +55,20 @@ t_install() {
 t_start_relay() { # conf logfile
 	"$OUTBOXD" run -c "$1" >>"$2" 2>&1 &
 	T_RELAY_PID=$!
-	local i
-	for ((i = 0; i < 300; i++)); do
-		grep -q 'msg=relaying' "$2" && return 0
-		kill -0 "$T_RELAY_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	t_wait_until 30 t_relaying_or_gone "$2" "$T_RELAY_PID" || true
+	grep -q 'msg=relaying' "$2" && return 0
 	cat "$2"
 	t_fail "relay did not start"
 }
 
+t_relaying_or_gone() { grep -q 'msg=relaying' "$1" || h_gone "$2"; } # logfile pid
+
 # Sends SIGTERM and waits up to $1 s (default 30); sets T_STOP_RC to the exit status, or "timeout" (then the
 # relay is killed). Not for $(...): only this shell can wait for the relay.
 t_stop_relay() {
-	local i
 	T_STOP_RC=timeout
 	kill -TERM "$T_RELAY_PID" 2>/dev/null || true
-	for ((i = 0; i < ${1:-30} * 10; i++)); do
-		kill -0 "$T_RELAY_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	t_wait_until "${1:-30}" h_gone "$T_RELAY_PID" || true
 	if kill -0 "$T_RELAY_PID" 2>/dev/null; then
 		kill -KILL "$T_RELAY_PID"
 		wait "$T_RELAY_PID" 2>/dev/null || true
@@ -84,23 +78,10 @@ t_stop_relay() {
 	wait "$T_RELAY_PID" || T_STOP_RC=$?
 }
 
-t_wait_log() { # file pattern seconds
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+t_wait_log() { t_wait_until "$3" grep -q -- "$2" "$1" 2>/dev/null; } # file pattern seconds
 
-t_wait_sql() { # sql expected seconds
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		[ "$(t_sql "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+t_sql_is() { [ "$(t_sql "$1")" = "$2" ]; } # sql expected
+t_wait_sql() { t_wait_until "$3" t_sql_is "$1" "$2"; } # sql expected seconds
 
 t_check() { "$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$H_KAFKA_BROKERS" --topic "$T_TOPIC" "$@"; }
 

@@ -12,14 +12,15 @@ t_sql "SELECT outbox_enqueue('$T', 'too-big', decode(repeat('ab', 2000000), 'hex
 t_sql "SELECT outbox_enqueue('$T', 'too-big', 'after the parked row'::bytea)" >/dev/null
 t_start_relay "$T_DIR/o.conf" "$T_DIR/relay.log"
 peak=0
-for ((i = 0; i < 600; i++)); do
+sample_peak() {
+	local hwm
 	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$T_RELAY_PID/status" 2>/dev/null || echo 0)
 	[ "${hwm:-0}" -gt "$peak" ] && peak=$hwm
-	[ "$(t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")" = 0 ] && break
-	sleep 0.1
-done
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$T_RELAY_PID/status" 2>/dev/null || echo 0)
-[ "${hwm:-0}" -gt "$peak" ] && peak=$hwm
+	return 0
+}
+sampled_until_drained() { sample_peak; t_sql_is "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL" 0; }
+t_wait_until 60 sampled_until_drained || true
+sample_peak
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 echo "peak RSS: $peak kB (table holds $(t_sql "SELECT pg_size_pretty(sum(octet_length(payload))) FROM outbox"))"

@@ -54,11 +54,13 @@ static void minimal_file_gets_defaults(void **state)
 	assert_int_equal(cfg->log_level, LOG_INFO);
 	assert_null(cfg->pg_passfile);
 	assert_int_equal(cfg->n_kafka_props, 0);
-	assert_string_equal(cfg->ordering, "key");
-	assert_int_equal(cfg->ordering_key, 1);
-	assert_int_equal(cfg->sent_delete, 0);
-	assert_string_equal(cfg->on_permanent_error, "park");
-	assert_int_equal(cfg->block_key, 0);
+	assert_int_equal(cfg->ordering, ORDERING_KEY);
+	assert_string_equal(config_word(cfg, "relay.ordering"), "key");
+	assert_int_equal(cfg->on_sent, ON_SENT_MARK);
+	assert_int_equal(cfg->on_permanent_error, ON_ERROR_PARK);
+	assert_string_equal(config_word(cfg, "relay.on_permanent_error"), "park");
+	assert_string_equal(config_word(cfg, "log.level"), "info");
+	assert_null(config_word(cfg, "relay.batch_size"));
 	assert_null(cfg->instance);
 	assert_null(cfg->epoch_header);
 	assert_int_equal(cfg->heartbeat_ms, 1000);
@@ -86,8 +88,9 @@ static void every_setting_is_read(void **state)
 	assert_int_equal(cfg->backoff_min_ms, 10);
 	assert_int_equal(cfg->backoff_max_ms, 20);
 	assert_string_equal(cfg->event_id_header, "event-id");
-	assert_int_equal(cfg->ordering_key, 0);
-	assert_int_equal(cfg->sent_delete, 1);
+	assert_int_equal(cfg->ordering, ORDERING_NONE);
+	assert_string_equal(config_word(cfg, "relay.ordering"), "none");
+	assert_int_equal(cfg->on_sent, ON_SENT_DELETE);
 	assert_string_equal(cfg->instance, "r1");
 	assert_int_equal(cfg->heartbeat_ms, 200);
 	assert_int_equal(cfg->lease_ttl_ms, 600);
@@ -146,6 +149,7 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 	expect_error(MINIMAL "log: { level = \"chatty\"; };\n", ":3: log.level: \"chatty\" is not one of");
 	expect_error(MINIMAL "relay: { event_id_header = \"\"; };\n", "relay.event_id_header: must not be empty");
 	expect_error(MINIMAL "relay: { ordering = \"bykey\"; };\n", ":3: relay.ordering: \"bykey\" is not one of key, none");
+	expect_error(MINIMAL "log: { level = \"loud\"; };\n", ":3: log.level: \"loud\" is not one of debug, info, warn, error");
 	expect_error(MINIMAL "relay: { on_sent = \"drop\"; };\n", ":3: relay.on_sent: \"drop\" is not one of mark, delete");
 	expect_error(MINIMAL "relay: { on_permanent_error = \"drop\"; };\n",
 		     ":3: relay.on_permanent_error: \"drop\" is not one of park, block_key");
@@ -308,6 +312,32 @@ static void credentials_are_read_and_redacted(void **state)
 	rmdir(dir);
 }
 
+/* A word setting takes one of its words (and "warning" for "warn"), prints its word, and reloads by its class. */
+static void word_settings(void **state)
+{
+	struct config *live, *fresh;
+	char err[512], restart[256], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(load_text(MINIMAL "log: { level = \"warning\"; };\n", &live, err, sizeof(err)), 0);
+	assert_int_equal(live->log_level, LOG_WARN);
+	assert_non_null(f = open_memstream(&out, &len));
+	config_print(live, f);
+	fclose(f);
+	assert_non_null(strstr(out, "level = \"warn\";"));
+	free(out);
+	assert_int_equal(load_text(MINIMAL "relay: { on_permanent_error = \"block_key\"; };\nlog: { level = \"warning\"; };\n",
+				   &fresh, err, sizeof(err)),
+			 0);
+	assert_int_equal(config_reload(live, fresh, restart, sizeof(restart)), CONFIG_RELOAD_CLAIM);
+	assert_string_equal(restart, "");
+	assert_int_equal(live->on_permanent_error, ON_ERROR_BLOCK_KEY);
+	config_free(fresh);
+	config_free(live);
+}
+
 /* SIGHUP: live settings move into the running config, restart-only ones stay and are named. */
 static void reload_moves_live_settings_only(void **state)
 {
@@ -334,8 +364,8 @@ static void reload_moves_live_settings_only(void **state)
 	assert_int_equal(live->n_kafka_props, 1);
 	assert_string_equal(live->kafka_props[0].value, "1");
 	assert_string_equal(live->pg_table, "outbox");
-	assert_string_equal(live->ordering, "key");
-	assert_int_equal(live->sent_delete, 0);
+	assert_int_equal(live->ordering, ORDERING_KEY);
+	assert_int_equal(live->on_sent, ON_SENT_MARK);
 	assert_int_equal(fresh->n_kafka_props, 0); /* the old values, freed with fresh */
 	config_free(fresh);
 	assert_int_equal(load_text(MINIMAL "relay: { batch_size = 20; poll_interval_ms = 50; };\n"
@@ -357,6 +387,7 @@ int main(void)
 		cmocka_unit_test(hostile_files_are_refused),
 		cmocka_unit_test(credentials_are_read_and_redacted),
 		cmocka_unit_test(reload_moves_live_settings_only),
+		cmocka_unit_test(word_settings),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,0 +1,73 @@
+/* Shared by the src/pg*.c files alone: the handle, and the helpers through which every statement runs. Table
+ * names from the config are quoted with PQescapeIdentifier; row data and every other value travel as parameters. */
+#ifndef OUTBOXD_PG_PRIVATE_H
+#define OUTBOXD_PG_PRIVATE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "pg.h"
+#include "pg_claim.h"
+
+struct pg {
+	const struct config *cfg;
+	const char *conninfo; /* the relay's, or the owner's for schema changes */
+	PGconn *conn;
+	char *qschema;  /* quoted schema */
+	char *qtable;   /* quoted schema.table */
+	char *ids_buf;  /* "{1,2,...}" for the mark statements; sized for a full batch */
+	int marking;    /* a mark was sent and its result not yet read (pg_mark_batch_wait) */
+	struct pg_claim_limits claim;
+	int schema_version; /* of the table, as pg_prepare_relay found it */
+	size_t ids_cap;
+	unsigned table_oid; /* first half of each bucket's advisory lock key */
+	int nbuckets;       /* 0: the table has no buckets (schema version < 4) */
+	/* The claim floor (schema version 6): a raise waiting for every transaction older than the reading to end.
+	 * cand_xid "": none waiting. */
+	char *qfloor; /* quoted <table>_floor, NULL below version 6 */
+	char cand_xid[24], cand_floor[24], cand_gen[24];
+};
+
+/* pg.c: results and errors. Each sets errbuf to "what: libpq's first line" on failure and returns (or sets *rc
+ * to) the pg_rc: PG_ERR_CONN when the connection is gone or the server is going away, else PG_ERR_QUERY. */
+void pgi_set_err(char *errbuf, size_t errsize, const char *what, const char *msg);
+int pgi_rc_of(struct pg *pg, const PGresult *res);
+/* Checks and frees (takes ownership of) the result of a statement whose rows, if any, are not needed. */
+int pgi_result_ok(struct pg *pg, PGresult *res, const char *what, char *errbuf, size_t errsize);
+/* res if it holds tuples (the caller PQclears it); otherwise NULL, and res is cleared. */
+PGresult *pgi_tuples(struct pg *pg, PGresult *res, const char *what, int *rc, char *errbuf, size_t errsize);
+/* A statement with text parameters, and a prepared one, as pgi_tuples. */
+PGresult *pgi_query(struct pg *pg, const char *sql, int n, const char *const *params, const char *what, int *rc,
+		    char *errbuf, size_t errsize);
+PGresult *pgi_query_prepared(struct pg *pg, const char *stmt, int n, const char *const *params, const char *what,
+			     int *rc, char *errbuf, size_t errsize);
+/* A read of the outbox or its companion tables that fails on a healthy connection: one of them is missing or
+ * not an outbox's, which is PG_ERR_SCHEMA. */
+int pgi_listing_rc(int rc);
+int pgi_exec(struct pg *pg, const char *sql, const char *what, char *errbuf, size_t errsize);
+int pgi_prepare(struct pg *pg, const char *name, const char *sql, int nparams, char *errbuf, size_t errsize);
+/* schema."table<suffix>", quoted: the objects sql/ names after the table. Caller frees; NULL when out of memory. */
+char *pgi_qualified(struct pg *pg, const char *suffix, char *errbuf, size_t errsize);
+/* Room in ids_buf for the ids of a batch of rows rows. */
+int pgi_size_ids_buf(struct pg *pg, int rows, char *errbuf, size_t errsize);
+/* COMMIT, telling a transaction that had failed (and was rolled back) from a committed one. */
+int pgi_commit(struct pg *pg, char *errbuf, size_t errsize);
+/* Reads what is left of a statement sent without waiting; the first error, if any, goes to errbuf. */
+int pgi_drain_results(struct pg *pg, char *errbuf, size_t errsize);
+
+/* Each statement family prepares its own statements for the relay's session (pg_session.c calls them). */
+int pgi_prepare_claims(struct pg *pg, char *errbuf, size_t errsize); /* pg_claim.c */
+int pgi_prepare_marks(struct pg *pg, char *errbuf, size_t errsize);  /* pg_mark.c: mark and purge */
+int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor.c */
+/* pg_buckets.c: pg->nbuckets from <table>_buckets, with ordering by key. */
+int pgi_count_buckets(struct pg *pg, char *errbuf, size_t errsize);
+
+/* pg_floor.c: " AND id > <the floor>" for a statement on the outbox (schema version 6), else "". */
+void pgi_above_floor(const struct pg *pg, char *buf, size_t size);
+/* pg_mark.c: what an UPDATE that ends a row's retry schedule adds to its SET list (schema version 5 has it). */
+const char *pgi_unschedule(int version);
+/* pg_schema.c: the table's installed schema version (0: none). */
+int pgi_read_version(struct pg *pg, int *version, char *errbuf, size_t errsize);
+
+#endif
