@@ -61,6 +61,7 @@ struct config {
 
 	/* metrics */
 	char *metrics_listen; /* NULL: no endpoint */
+	int ready_max_backoff_ms;
 
 	/* debezium: the source table for `outboxd schema debezium` (NULL: none) and its column mapping */
 	char *dbz_table, *dbz_schema; /* dbz_schema NULL: postgres.schema */

@@ -63,6 +63,9 @@ void kafka_serve(struct kafka *k, int timeout_ms);
  * must then be recreated before the next batch. */
 int kafka_abandon_batch(struct kafka *k, struct batch *b, int timeout_ms);
 
+/* 0 once librdkafka reported all brokers down (until a message is acknowledged again) or a fatal error. */
+int kafka_reachable(const struct kafka *k);
+
 /* 1 once the producer raised a fatal error (why filled); it must be recreated. */
 int kafka_is_fatal(const struct kafka *k, char *why, size_t whysize);
 

@@ -20,7 +20,19 @@ void metrics_observe_batch(const struct batch *b, double seconds, int64_t now_us
 void metrics_commit(int committed);
 /* At each stats interval: the lag (NULL when the database could not be read). */
 void metrics_set_lag(const struct pg_lag *lag);
-/* Connection states and bucket ownership, as the relay last saw them. */
-void metrics_set_state(int pg_up, int kafka_up, int buckets_owned);
+/* What the relay last saw of itself: its connections, its buckets and whether it is backing off after a failed
+ * attempt. GET /readyz answers 200 when PostgreSQL and Kafka are up, the relay owns at least its share of the
+ * buckets (ordering by key) and has not been failing for longer than ready_max_backoff_ms; 503 with the reason
+ * otherwise. GET /healthz answers 200 while the process serves. */
+struct metrics_state {
+	int pg_up;
+	int kafka_up; /* the producer is usable and its brokers were not all reported down since the last ack */
+	int buckets_total;         /* 0 without ordering by key */
+	int buckets_owned;
+	int buckets_share;         /* -1: no view of the membership yet */
+	int64_t failing_since_ms;  /* clock_now_ms() of the first of the failed attempts in a row; 0: none */
+	int ready_max_backoff_ms;
+};
+void metrics_set_state(const struct metrics_state *s);
 
 #endif

@@ -29,6 +29,9 @@ void owner_heartbeat(struct owner *o, const struct pg *claim);
  * when the claiming session failed: the caller must drop it (it may hold a lock we did not record). */
 int owner_rebalance(struct owner *o, struct pg *claim);
 
+/* This relay's fair share of the buckets as its last heartbeat saw the membership; -1 while it has no view of it. */
+int owner_share(const struct owner *o);
+
 /* How many buckets this relay owns, and the claim filter: NULL when it owns them all, else "{b,...}". */
 int owner_count(const struct owner *o);
 const char *owner_filter(struct owner *o);

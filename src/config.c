@@ -123,6 +123,9 @@ static const struct setting settings[] = {
 	{ "log", "stats_interval_ms", ST_INT, OFF(stats_interval_ms), .min = 1000, .max = 86400000, .def_int = 10000 },
 	/* "HOST:PORT" (IPv4) for the Prometheus endpoint GET /metrics; unset: no endpoint. */
 	{ "metrics", "listen", ST_STRING, OFF(metrics_listen), .max_len = 64, .reload = RL_RESTART },
+	/* GET /readyz fails once the relay has been failing and backing off for longer than this. */
+	{ "metrics", "ready_max_backoff_ms", ST_INT, OFF(ready_max_backoff_ms),
+	  .min = 1000, .max = 3600000, .def_int = 30000 },
 	/* `outboxd schema debezium`: a Debezium-style outbox table relayed as Debezium's Outbox Event Router would
 	 * (the names follow its options: table.field.event.id becomes table_field_event_id, and so on). */
 	{ "debezium", "table", ST_STRING, OFF(dbz_table), .max_len = 63, .reload = RL_RESTART },

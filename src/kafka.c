@@ -25,6 +25,7 @@ struct kafka {
 	int fatal;
 	char fatal_reason[256];
 	int said_coordinator_loading;
+	int brokers_down; /* librdkafka said all brokers are down, and no message was acknowledged since */
 };
 
 static int conf_int(struct kafka *k, const char *name, int dflt)
@@ -76,6 +77,7 @@ static void report(struct kafka *k, struct batch *b, int i, rd_kafka_resp_err_t 
 	char reason[160];
 
 	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		k->brokers_down = 0;
 		batch_row_report(b, i, FAULT_NONE, NULL);
 		return;
 	}
@@ -126,6 +128,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		log_error("kafka fatal error", "reason=%s", log_q(k->fatal_reason));
 		return;
 	}
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		k->brokers_down = 1;
 	log_warn("kafka error", "err=%s reason=%s", rd_kafka_err2name((rd_kafka_resp_err_t)err), log_q(reason));
 }
 
@@ -427,6 +431,11 @@ int kafka_abandon_batch(struct kafka *k, struct batch *b, int timeout_ms)
 		rd_kafka_poll(k->rk, 50);
 	k->batch = NULL;
 	return b->outstanding > 0 ? -1 : 0;
+}
+
+int kafka_reachable(const struct kafka *k)
+{
+	return !k->fatal && !k->brokers_down;
 }
 
 int kafka_is_fatal(const struct kafka *k, char *why, size_t whysize)

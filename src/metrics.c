@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+
 /* Seconds; the same bounds for the batch duration and the end-to-end latency (created_at to acknowledgement). */
 static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
 #define N_BOUNDS ((int)(sizeof(bounds) / sizeof(bounds[0])))
@@ -27,7 +29,7 @@ static struct {
 	struct histogram batch_seconds, latency_seconds;
 	int have_lag;
 	struct pg_lag lag;
-	int pg_up, kafka_up, buckets;
+	struct metrics_state state;
 } m = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void observe(struct histogram *h, double v)
@@ -99,13 +101,29 @@ void metrics_set_lag(const struct pg_lag *lag)
 	pthread_mutex_unlock(&m.lock);
 }
 
-void metrics_set_state(int pg_up, int kafka_up, int buckets_owned)
+void metrics_set_state(const struct metrics_state *s)
 {
 	if (m.daemon == NULL)
 		return;
 	pthread_mutex_lock(&m.lock);
-	m.pg_up = pg_up, m.kafka_up = kafka_up, m.buckets = buckets_owned;
+	m.state = *s;
 	pthread_mutex_unlock(&m.lock);
+}
+
+/* NULL when ready, else why not. Call with the lock held. */
+static const char *not_ready(void)
+{
+	const struct metrics_state *s = &m.state;
+
+	if (!s->pg_up)
+		return "PostgreSQL is not connected";
+	if (!s->kafka_up)
+		return "the Kafka producer is not usable or its brokers are down";
+	if (s->buckets_total > 0 && (s->buckets_share < 0 || s->buckets_owned < s->buckets_share))
+		return "this relay does not own its share of the buckets yet";
+	if (s->failing_since_ms > 0 && clock_now_ms() - s->failing_since_ms > s->ready_max_backoff_ms)
+		return "failing and backing off for longer than metrics.ready_max_backoff_ms";
+	return NULL;
 }
 
 struct out {
@@ -173,9 +191,14 @@ static char *render(size_t *len)
 			   (double)m.lag.oldest_pending_ms / 1000.0);
 		put_metric(&o, "outboxd_failed_rows", "gauge", "Rows marked failed and not retried.", (double)m.lag.failed);
 	}
-	put_metric(&o, "outboxd_postgres_up", "gauge", "1 while the relay's PostgreSQL session is connected.", m.pg_up);
-	put_metric(&o, "outboxd_kafka_up", "gauge", "1 while the Kafka producer is usable.", m.kafka_up);
-	put_metric(&o, "outboxd_buckets_owned", "gauge", "Buckets this relay owns (ordering by key).", m.buckets);
+	put_metric(&o, "outboxd_postgres_up", "gauge", "1 while the relay's PostgreSQL session is connected.",
+		   m.state.pg_up);
+	put_metric(&o, "outboxd_kafka_up", "gauge", "1 while the Kafka producer is usable.", m.state.kafka_up);
+	put_metric(&o, "outboxd_buckets_owned", "gauge", "Buckets this relay owns (ordering by key).",
+		   m.state.buckets_owned);
+	put_metric(&o, "outboxd_buckets_total", "gauge", "Buckets of the table (ordering by key; 0 without).",
+		   m.state.buckets_total);
+	put_metric(&o, "outboxd_ready", "gauge", "1 while GET /readyz answers 200.", not_ready() == NULL);
 	put_histogram(&o, "outboxd_batch_seconds", "Time from claiming a batch to its commit.", &m.batch_seconds);
 	put_histogram(&o, "outboxd_latency_seconds", "Time from a row's created_at to its acknowledgement by Kafka.",
 		      &m.latency_seconds);
@@ -184,32 +207,57 @@ static char *render(size_t *len)
 	return o.buf;
 }
 
-static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-			      const char *version, const char *upload, size_t *upload_size, void **state)
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body, size_t len, int owned,
+				const char *type)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
-	int is_metrics = strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0;
-	unsigned status = MHD_HTTP_OK;
-	size_t len = 0;
-	char *body = is_metrics ? render(&len) : NULL;
-	static const char not_found[] = "not found: try /metrics\n";
 
-	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
-	if (body != NULL) {
-		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	} else {
-		status = is_metrics ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_NOT_FOUND; /* 500: out of memory */
-		resp = MHD_create_response_from_buffer(sizeof(not_found) - 1, (void *)not_found, MHD_RESPMEM_PERSISTENT);
-	}
 	if (resp == NULL) {
-		free(body);
+		if (owned)
+			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "Content-Type", type);
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* /readyz: 200 "ready", or 503 and why not. */
+static enum MHD_Result answer_ready(struct MHD_Connection *c)
+{
+	char text[160];
+	const char *why;
+
+	pthread_mutex_lock(&m.lock);
+	why = not_ready();
+	snprintf(text, sizeof(text), "%s%s\n", why ? "not ready: " : "ready", why ? why : "");
+	pthread_mutex_unlock(&m.lock);
+	return respond(c, why ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, text, strlen(text), 0,
+		       "text/plain; charset=utf-8");
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **state)
+{
+	static char not_found[] = "not found: try /metrics, /healthz or /readyz\n", ok[] = "ok\n";
+	size_t len = 0;
+	char *body;
+
+	(void)cls, (void)version, (void)upload, (void)upload_size, (void)state;
+	if (strcmp(method, "GET") != 0)
+		return respond(c, MHD_HTTP_NOT_FOUND, not_found, sizeof(not_found) - 1, 0, "text/plain; charset=utf-8");
+	if (strcmp(url, "/healthz") == 0)
+		return respond(c, MHD_HTTP_OK, ok, sizeof(ok) - 1, 0, "text/plain; charset=utf-8");
+	if (strcmp(url, "/readyz") == 0)
+		return answer_ready(c);
+	if (strcmp(url, "/metrics") != 0)
+		return respond(c, MHD_HTTP_NOT_FOUND, not_found, sizeof(not_found) - 1, 0, "text/plain; charset=utf-8");
+	if ((body = render(&len)) == NULL) /* out of memory */
+		return respond(c, MHD_HTTP_INTERNAL_SERVER_ERROR, not_found, 0, 0, "text/plain; charset=utf-8");
+	return respond(c, MHD_HTTP_OK, body, len, 1, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *addr, char *errbuf, size_t errsize)

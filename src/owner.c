@@ -208,6 +208,11 @@ int owner_rebalance(struct owner *o, struct pg *claim)
 	return 0;
 }
 
+int owner_share(const struct owner *o)
+{
+	return o->have_members && o->members.registered && o->nbuckets > 0 ? fair_share(o) : -1;
+}
+
 int owner_count(const struct owner *o)
 {
 	return o->n_owned;

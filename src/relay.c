@@ -57,6 +57,7 @@ struct relay {
 	int64_t next_stats_ms;
 	int64_t next_purge_ms;
 	int64_t next_floor_ms;
+	int64_t failing_since_ms; /* the first of the failed attempts in a row (0: the last one worked), for /readyz */
 	int watchdog_ms;
 	char err[512];
 };
@@ -74,10 +75,34 @@ static int draining(const struct relay *r)
 static void tick(void *arg)
 {
 	struct relay *r = arg;
+	struct metrics_state st = {
+		.pg_up = pg_connected(r->pg),
+		.kafka_up = r->delivery.kafka != NULL && !r->delivery.broken && kafka_reachable(r->delivery.kafka),
+		.failing_since_ms = r->failing_since_ms,
+		.ready_max_backoff_ms = r->cfg->ready_max_backoff_ms,
+	};
 
 	service_watchdog();
-	if (r->owner != NULL)
+	if (r->owner != NULL) {
 		owner_heartbeat(r->owner, r->pg);
+		st.buckets_total = pg_nbuckets(r->pg);
+		st.buckets_owned = owner_count(r->owner);
+		st.buckets_share = owner_share(r->owner);
+	}
+	metrics_set_state(&st);
+}
+
+/* An attempt failed (the loop backs off) or worked: /readyz tells a relay that keeps failing. */
+static void attempt_failed(struct relay *r)
+{
+	if (r->failing_since_ms == 0)
+		r->failing_since_ms = clock_now_ms();
+}
+
+static void attempt_worked(struct relay *r)
+{
+	r->failing_since_ms = 0;
+	backoff_reset(&r->backoff);
 }
 
 /* timeout_ms, cut to when the next tick is due. */
@@ -118,6 +143,7 @@ static void back_off(struct relay *r)
 {
 	int64_t until = clock_now_ms() + backoff_next(&r->backoff);
 
+	attempt_failed(r);
 	while (!signals_stop_requested() && clock_now_ms() < until) {
 		struct pollfd fd = { .fd = signals_fd(), .events = POLLIN };
 		int slice = tick_within(r, (int)(until - clock_now_ms()));
@@ -322,8 +348,6 @@ static void report_stats(struct relay *r)
 	if (now < r->next_stats_ms)
 		return;
 	r->next_stats_ms = now + r->cfg->stats_interval_ms;
-	metrics_set_state(pg_connected(r->pg), r->delivery.kafka != NULL && !r->delivery.broken,
-			  r->owner ? owner_count(r->owner) : 0);
 	if (pg_connected(r->pg) && pg_lag(r->pg, &lag, r->err, sizeof(r->err)) == PG_OK) {
 		stats_report(&r->stats, &lag, now);
 		metrics_set_lag(&lag);
@@ -428,7 +452,7 @@ static void relay_loop(struct relay *r)
 	while (!signals_stop_requested()) {
 		int n;
 
-		service_watchdog();
+		tick(r);
 		if (signals_take_reload())
 			reload(r);
 		if (!pg_connected(r->pg)) {
@@ -438,7 +462,7 @@ static void relay_loop(struct relay *r)
 				continue;
 			}
 			log_info("connected to PostgreSQL", NULL);
-			backoff_reset(&r->backoff);
+			attempt_worked(r);
 		}
 		if (ensure_kafka(r) < 0) {
 			back_off(r);
@@ -456,7 +480,7 @@ static void relay_loop(struct relay *r)
 			back_off(r);
 			continue;
 		}
-		backoff_reset(&r->backoff);
+		attempt_worked(r);
 		if (!draining(r) && !purge_sent(r))
 			wait_for_work(r, r->cfg->poll_interval_ms);
 		kafka_serve(r->delivery.kafka, 0);

@@ -1,6 +1,7 @@
 # metrics.listen: the Prometheus endpoint, scraped with curl. Counters and the latency histogram match the rows
 # relayed, the lag gauges match the table, connection states are up; other paths are 404; a bad address is
-# refused by check-config and at start-up (78), an address in use at start-up (78).
+# refused by check-config and at start-up (78), an address in use at start-up (78). The probes: /healthz 200, and
+# /readyz 200 while all is well, 503 with the reason for a relay whose Kafka cannot be reached.
 t_db
 PORT=$(h_free_port)
 t_conf "$T_DIR/o.conf" "batch_size = 20;"
@@ -27,7 +28,26 @@ t_expect_eq "$(metric outboxd_buckets_owned)" 64 "outboxd_buckets_owned"
 batches=$(metric outboxd_batches_total)
 [ "$batches" -ge 3 ] || t_fail "outboxd_batches_total $batches: 51 rows in batches of 20 need at least 3"
 t_expect_eq "$(metric outboxd_batch_seconds_count)" "$batches" "batch duration observations"
+t_expect_eq "$(metric outboxd_buckets_total)" 64 "outboxd_buckets_total"
+t_expect_eq "$(metric outboxd_ready)" 1 "outboxd_ready"
 t_expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/other")" 404 "another path"
+t_expect_eq "$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PORT/healthz")" "ok
+ 200" "/healthz"
+t_expect_eq "$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PORT/readyz")" "ready
+ 200" "/readyz"
+# A relay whose Kafka is a port nobody listens on: it serves, and says it is not ready, and why.
+PORT2=$(h_free_port)
+sed -e "s|127.0.0.1:$PORT|127.0.0.1:$PORT2|" -e "s|brokers = \"[^\"]*\"|brokers = \"127.0.0.1:$(h_free_port)\"|" \
+	"$T_DIR/o.conf" >"$T_DIR/nokafka.conf"
+"$OUTBOXD" run -c "$T_DIR/nokafka.conf" >"$T_DIR/nokafka.log" 2>&1 &
+NOKAFKA=$!
+T_BG_PIDS="$T_BG_PIDS $NOKAFKA"
+readyz2() { curl -s "http://127.0.0.1:$PORT2/readyz"; }
+not_ready_for_kafka() { readyz2 | grep -q '^not ready: the Kafka producer is not usable or its brokers are down$'; }
+t_wait_until 30 not_ready_for_kafka || { readyz2; t_fail "/readyz of the relay without Kafka"; }
+t_expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/readyz")" 503 "/readyz status without Kafka"
+t_expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/healthz")" 200 "/healthz without Kafka"
+kill -TERM "$NOKAFKA"
 # The port is taken now: a second relay refuses to start.
 rc=0
 "$OUTBOXD" run -c "$T_DIR/o.conf" >"$T_DIR/second.log" 2>&1 || rc=$?
