@@ -8,6 +8,7 @@ DATADIR  ?= $(PREFIX)/share/outboxd
 SYSCONFDIR ?= /etc
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 MANDIR   ?= $(PREFIX)/share/man
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 
 CC       ?= cc
 SANITIZE ?=
@@ -41,7 +42,7 @@ CFLAGS   ?= -O2 -g
 # the libraries (setup) after make has read it, and an answer taken before would stay empty for the whole run.
 # pkgconf(name, arguments) runs pkg-config once per make and keeps its answer under name.
 pkgconf = $(if $(filter undefined,$(origin _pc_$1)),$(eval _pc_$1 := $(shell pkg-config $2 2>/dev/null)))$(_pc_$1)
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) \
 	-Iinclude $(call pkgconf,cflags,--cflags $(PKGS))
 LDLIBS   = $(call pkgconf,libs,--libs $(PKGS))
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
@@ -171,7 +172,8 @@ fuzz:
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # Everything: the layering rules, the normal build's unit, integration and fault-injection tests, then unit and
-# integration under ASan+UBSan, then valgrind on the unit tests, then each fuzz target briefly.
+# integration under ASan+UBSan, then valgrind on the unit tests, then each fuzz target briefly; under CI=true, the
+# fresh-root check (make demo and the Debian package on bare Debian 12 roots).
 CHECK_FUZZ_SECONDS ?= 10
 check: setup
 	@tests/layering.sh
@@ -179,6 +181,7 @@ check: setup
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
 	@tests/run-valgrind.sh $(UNIT_TESTS)
 	@tests/run-fuzz.sh $(CHECK_FUZZ_SECONDS) $(FUZZ_NAMES)
+	@if [ "$${CI:-}" = true ]; then tests/freshroot.sh; else echo "check: the fresh-root check runs under CI=true"; fi
 
 # Figures, not assertions: see bench/run.sh. BENCH_EVENTS=N to change the backlog size.
 $(BUILD)/bench/latency: bench/latency.c | $(BUILD)/obj
@@ -215,8 +218,14 @@ install: $(BUILD)/outboxd
 	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf || \
 		install -m 640 examples/outboxd.conf $(DESTDIR)$(SYSCONFDIR)/outboxd/outboxd.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/outboxd/pgpass || install -m 600 /dev/null $(DESTDIR)$(SYSCONFDIR)/outboxd/pgpass
-	sed 's|@BINDIR@|$(BINDIR)|g' systemd/outboxd.service > $(DESTDIR)$(UNITDIR)/outboxd.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/outboxd.service
+	systemd/unit.sh $(BINDIR) > $(DESTDIR)$(UNITDIR)/outboxd.service
+	systemd/unit.sh $(BINDIR) @ > $(DESTDIR)$(UNITDIR)/outboxd@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/outboxd.service $(DESTDIR)$(UNITDIR)/outboxd@.service
+	install -d $(DESTDIR)$(SYSUSERSDIR)
+	install -m 644 systemd/outboxd.sysusers $(DESTDIR)$(SYSUSERSDIR)/outboxd.conf
+	# On a live system (no DESTDIR): make the user now and let its group read the config.
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/outboxd.conf && chgrp outboxd $(SYSCONFDIR)/outboxd/outboxd.conf; fi
 
 clean:
 	rm -rf build

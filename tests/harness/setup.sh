@@ -10,13 +10,13 @@ set -u
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 # What the daemon is built from (the -dev packages carry the headers and the pkg-config files).
-build=(gcc make pkg-config libpq-dev librdkafka-dev libconfig-dev libjansson-dev libsystemd-dev libmicrohttpd-dev)
+build=(gcc make pkgconf libpq-dev librdkafka-dev libconfig-dev libjansson-dev libsystemd-dev libmicrohttpd-dev)
 # What the demo adds: kcat as its consumer (PostgreSQL, Java and Maven are checked below).
 demo=(kcat)
 # What the tests and the bench add: cmocka, curl for the metrics endpoint, valgrind, clang and its runtime for the
 # fuzzers and LeakSanitizer, openssl and groff for TLS and man-page tests, systemd for systemd-analyze,
-# debootstrap for the fresh-root check.
-tests=(libcmocka-dev curl valgrind clang libclang-rt-14-dev openssl systemd groff-base ca-certificates debootstrap)
+# debootstrap for the fresh-root check, jq for reading the shipped Grafana dashboard.
+tests=(libcmocka-dev curl valgrind clang libclang-rt-14-dev openssl systemd groff-base ca-certificates debootstrap jq)
 
 need=()
 if [ "${1:-}" = --check-build ]; then
@@ -54,7 +54,31 @@ jv=$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')
 [ "${jv%%.*}" -ge 17 ] 2>/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 
+# promtool checks examples/monitoring/. It comes only in Debian's prometheus package, and installing that would
+# start a Prometheus server: unpack the package's promtool into $PROMTOOL_DIR instead (the tests look there).
+PROMTOOL_DIR=${PROMTOOL_DIR:-/var/cache/outboxd/promtool}
+unpack_promtool() {
+	[ "${1:-check}" = check ] || return 0
+	if command -v promtool >/dev/null || [ -x "$PROMTOOL_DIR/usr/bin/promtool" ]; then return 0; fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: promtool missing; run as root: make setup (it unpacks Debian's prometheus package into $PROMTOOL_DIR)" >&2
+		return 1
+	fi
+	local tmp
+	tmp=$(mktemp -d /tmp/outboxd-promtool.XXXXXX)
+	echo "setup: unpacking promtool from Debian's prometheus package into $PROMTOOL_DIR"
+	(cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null 2>&1 && apt-get download -q prometheus >/dev/null; }) &&
+		mkdir -p "$PROMTOOL_DIR" && dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x" &&
+		install -D -m 755 "$tmp/x/usr/bin/promtool" "$PROMTOOL_DIR/usr/bin/promtool"
+	local rc=$?
+	rm -rf "$tmp"
+	[ $rc = 0 ] || echo "setup: could not unpack promtool" >&2
+	return $rc
+}
+
 if [ ${#need[@]} -eq 0 ]; then
+	unpack_promtool "${1:-check}" || exit 1
 	echo "setup: all dependencies present"
 	exit 0
 fi
@@ -72,4 +96,5 @@ echo "setup: installing ${need[*]}"
 log=$(mktemp /tmp/outboxd-setup.XXXXXX)
 sh -c "$cmd" </dev/null >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "setup: apt-get failed (log: $log)" >&2; exit 1; }
 rm -f "$log"
+unpack_promtool "${1:-check}" || exit 1
 echo "setup: done"

@@ -1,7 +1,8 @@
 # metrics.listen: the Prometheus endpoint, scraped with curl. Counters and the latency histogram match the rows
 # relayed, the lag gauges match the table, connection states are up; other paths are 404; a bad address is
 # refused by check-config and at start-up (78), an address in use at start-up (78). The probes: /healthz 200, and
-# /readyz 200 while all is well, 503 with the reason for a relay whose Kafka cannot be reached.
+# /readyz 200 while all is well, 503 with the reason for a relay whose Kafka cannot be reached. Every metric the
+# shipped Grafana dashboard and alert rules (examples/monitoring/) name is one the endpoint serves.
 t_db
 PORT=$(h_free_port)
 t_conf "$T_DIR/o.conf" "batch_size = 20;"
@@ -30,6 +31,13 @@ batches=$(metric outboxd_batches_total)
 t_expect_eq "$(metric outboxd_batch_seconds_count)" "$batches" "batch duration observations"
 t_expect_eq "$(metric outboxd_buckets_total)" 64 "outboxd_buckets_total"
 t_expect_eq "$(metric outboxd_ready)" 1 "outboxd_ready"
+# Every metric that examples/monitoring's dashboard and alert rules name is one this endpoint serves.
+names=$( { jq -r '.. | objects | (.expr?, .query?) // empty' examples/monitoring/outboxd-dashboard.json
+	grep 'expr:' examples/monitoring/outboxd-alerts.yml; } | grep -o 'outboxd_[a-z_]*' | sort -u)
+[ "$(echo "$names" | wc -l)" -ge 10 ] || t_fail "too few metric names read from examples/monitoring: $names"
+for n in $names; do
+	grep -q "^$n[ {]" "$T_DIR/metrics.txt" || t_fail "examples/monitoring names $n, which /metrics does not serve"
+done
 t_expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/other")" 404 "another path"
 t_expect_eq "$(curl -s -w ' %{http_code}' "http://127.0.0.1:$PORT/healthz")" "ok
  200" "/healthz"

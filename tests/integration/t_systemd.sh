@@ -1,17 +1,24 @@
-# The shipped unit: `systemd-analyze verify` passes and `systemd-analyze security --offline=yes` gives an
+# The shipped units (outboxd.service and the template outboxd@.service): `systemd-analyze verify` passes and `systemd-analyze security --offline=yes` gives an
 # exposure of 2.0 or lower. Then the daemon runs the way the unit runs it, as far as a machine without systemd as
 # PID 1 allows: an unprivileged user, no capabilities, no_new_privs, umask 0077, the PostgreSQL password from a
 # credentials directory through PGPASSFILE=$CREDENTIALS_DIRECTORY/pgpass and a Kafka secret through
 # kafka.credentials. (Namespaces, the system-call filter and the other sandboxing need systemd itself.)
 command -v systemd-analyze >/dev/null || { [ "${CI:-}" != true ] && { echo "skipped: no systemd-analyze"; exit 0; }; t_fail "systemd-analyze missing"; }
-sed "s|@BINDIR@|$(dirname "$OUTBOXD")|" systemd/outboxd.service >"$T_DIR/outboxd.service"
-systemd-analyze verify "$T_DIR/outboxd.service" >"$T_DIR/verify.out" 2>&1 || { cat "$T_DIR/verify.out"; t_fail "systemd-analyze verify"; }
-t_expect_no_grep "$T_DIR/verify.out" '.'
-systemd-analyze security --offline=yes "$T_DIR/outboxd.service" >"$T_DIR/security.out" 2>&1 || true
-exposure=$(sed -n 's/.*Overall exposure level for outboxd.service: \([0-9.]*\).*/\1/p' "$T_DIR/security.out")
-echo "exposure: $exposure"
-[ -n "$exposure" ] || { cat "$T_DIR/security.out"; t_fail "no exposure score"; }
-awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || t_fail "exposure $exposure is above 2.0"
+# Both units, outboxd.service and the template outboxd@.service, as systemd/unit.sh writes them (--man=no: the
+# man pages are not installed here; the fresh-root check verifies them installed by the package).
+for unit in outboxd.service outboxd@.service; do
+	systemd/unit.sh "$(dirname "$OUTBOXD")" "$([ "$unit" = outboxd@.service ] && echo @)" >"$T_DIR/$unit"
+	systemd-analyze verify --man=no "$T_DIR/$unit" >"$T_DIR/verify.out" 2>&1 || { cat "$T_DIR/verify.out"; t_fail "systemd-analyze verify $unit"; }
+	t_expect_no_grep "$T_DIR/verify.out" '.'
+done
+cp "$T_DIR/outboxd@.service" "$T_DIR/outboxd@orders.service" # an instance, for the offline security rating
+for unit in outboxd.service outboxd@orders.service; do
+	systemd-analyze security --offline=yes "$T_DIR/$unit" >"$T_DIR/security.out" 2>&1 || true
+	exposure=$(sed -n "s/.*Overall exposure level for $unit: \([0-9.]*\).*/\1/p" "$T_DIR/security.out")
+	echo "$unit exposure: $exposure"
+	[ -n "$exposure" ] || { cat "$T_DIR/security.out"; t_fail "no exposure score for $unit"; }
+	awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || t_fail "$unit: exposure $exposure is above 2.0"
+done
 
 [ "$(id -u)" = 0 ] || { echo "skipped the privilege-dropping part: needs root to switch users"; exit 0; }
 t_db
