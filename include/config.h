@@ -63,9 +63,16 @@ struct config {
 	char *metrics_listen; /* NULL: no endpoint */
 	int ready_max_backoff_ms;
 
+	/* cloudevents: binary content mode when ce_source is set */
+	char *ce_source;       /* NULL: off */
+	char *ce_type;         /* for rows without a ce_type header; NULL: such a row fails */
+	char *ce_content_type; /* for rows without a content-type header */
+
 	/* debezium: the source table for `outboxd schema debezium` (NULL: none) and its column mapping */
 	char *dbz_table, *dbz_schema; /* dbz_schema NULL: postgres.schema */
 	char *dbz_id, *dbz_key, *dbz_payload, *dbz_route_by;
+	char *dbz_type;  /* NULL: the event type is not carried; else copied into the ce_type header */
+	char *dbz_trace; /* the column of Debezium's tracing span context (traceparent, tracestate) */
 	char *dbz_topic; /* contains ${routedByValue} once */
 
 	/* log */

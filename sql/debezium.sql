@@ -29,13 +29,21 @@ CREATE OR REPLACE FUNCTION :"schema".:"debezium_fn"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     -- TG_ARGV: 0 outbox schema, 1 outbox table, 2 id column, 3 route-by column, 4 key column,
-    -- 5 payload column, 6 topic prefix, 7 topic suffix, 8 payload kind ('json': its JSON text; 'text': as is)
+    -- 5 payload column, 6 topic prefix, 7 topic suffix, 8 payload kind ('json': its JSON text; 'text': as is),
+    -- 9 tracing span context column (Debezium's tracingspancontext: java.util.Properties text whose traceparent
+    -- and tracestate become headers, unchanged), 10 event type column ('' for none; it becomes ce_type)
     r jsonb := to_jsonb(NEW);
     body text := CASE WHEN TG_ARGV[8] = 'json' THEN (r -> TG_ARGV[5])::text ELSE r ->> TG_ARGV[5] END;
+    ctx text := r ->> TG_ARGV[9];
+    headers jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'traceparent', regexp_replace(rtrim(substring(ctx from '(?n)^traceparent\s*[=:]\s*(.*)$'), E' \t\r'), '\\(.)', '\1', 'g'),
+        'tracestate', regexp_replace(rtrim(substring(ctx from '(?n)^tracestate\s*[=:]\s*(.*)$'), E' \t\r'), '\\(.)', '\1', 'g'),
+        'ce_type', CASE WHEN TG_ARGV[10] <> '' THEN r ->> TG_ARGV[10] END));
 BEGIN
-    EXECUTE format('INSERT INTO %I.%I (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)', TG_ARGV[0], TG_ARGV[1])
+    EXECUTE format('INSERT INTO %I.%I (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)',
+                   TG_ARGV[0], TG_ARGV[1])
     USING (r ->> TG_ARGV[2])::uuid, TG_ARGV[6] || (r ->> TG_ARGV[3]) || TG_ARGV[7], r ->> TG_ARGV[4],
-          convert_to(body, 'UTF8');
+          convert_to(body, 'UTF8'), NULLIF(headers, '{}'::jsonb);
     RETURN NULL;
 END
 $$;
@@ -43,4 +51,5 @@ $$;
 CREATE OR REPLACE TRIGGER :"debezium_trigger"
     AFTER INSERT ON :"source_schema".:"source_table"
     FOR EACH ROW EXECUTE FUNCTION :"schema".:"debezium_fn"(:'schema', :'table', :'id_field', :'route_by_field',
-        :'key_field', :'payload_field', :'topic_prefix', :'topic_suffix', :'payload_kind');
+        :'key_field', :'payload_field', :'topic_prefix', :'topic_suffix', :'payload_kind', :'trace_field',
+        :'type_field');

@@ -179,7 +179,8 @@ static int schema_debezium(struct pg *pg, const struct config *cfg, const void *
 		const char *vars[] = { "source_schema",	 schema,      "source_table", cfg->dbz_table, "id_field",
 				       cols[0],		 "route_by_field", cols[1],   "key_field",    cols[2],
 				       "payload_field",	 cols[3],     "topic_prefix", prefix,	     "topic_suffix",
-				       ph + strlen("${routedByValue}"), "payload_kind", kind };
+				       ph + strlen("${routedByValue}"), "payload_kind", kind, "trace_field", cfg->dbz_trace,
+				       "type_field", cfg->dbz_type ? cfg->dbz_type : "" };
 		sql = schema_render_debezium(cfg->pg_schema, cfg->pg_table, vars, (int)(sizeof(vars) / sizeof(vars[0]) / 2),
 					     err, errsize);
 	}

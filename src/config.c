@@ -126,6 +126,11 @@ static const struct setting settings[] = {
 	/* GET /readyz fails once the relay has been failing and backing off for longer than this. */
 	{ "metrics", "ready_max_backoff_ms", ST_INT, OFF(ready_max_backoff_ms),
 	  .min = 1000, .max = 3600000, .def_int = 30000 },
+	/* CloudEvents binary content mode (Kafka protocol binding): on when a source is set. */
+	{ "cloudevents", "source", ST_STRING, OFF(ce_source), .max_len = 1024 },
+	{ "cloudevents", "type", ST_STRING, OFF(ce_type), .max_len = 255 },
+	{ "cloudevents", "content_type", ST_STRING, OFF(ce_content_type), .def_str = "application/json",
+	  .max_len = 255 },
 	/* `outboxd schema debezium`: a Debezium-style outbox table relayed as Debezium's Outbox Event Router would
 	 * (the names follow its options: table.field.event.id becomes table_field_event_id, and so on). */
 	{ "debezium", "table", ST_STRING, OFF(dbz_table), .max_len = 63, .reload = RL_RESTART },
@@ -140,6 +145,9 @@ static const struct setting settings[] = {
 	  .def_str = "aggregatetype", .max_len = 63, .reload = RL_RESTART },
 	{ "debezium", "route_topic_replacement", ST_STRING, OFF(dbz_topic),
 	  .def_str = "outbox.event.${routedByValue}", .max_len = 200, .reload = RL_RESTART },
+	{ "debezium", "table_field_event_type", ST_STRING, OFF(dbz_type), .max_len = 63, .reload = RL_RESTART },
+	{ "debezium", "tracing_span_context_field", ST_STRING, OFF(dbz_trace),
+	  .def_str = "tracingspancontext", .max_len = 63, .reload = RL_RESTART },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -317,6 +317,15 @@ static rd_kafka_resp_err_t produce_row(struct kafka *k, struct batch *b, int i)
 		batch_row_report(b, i, FAULT_PERMANENT, why);
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	}
+	if (!copy && k->cfg->ce_source != NULL) {
+		const struct message_ce ce = { k->cfg->ce_source, k->cfg->ce_type, k->cfg->ce_content_type };
+
+		if (message_cloudevents_add(hdrs, &ce, row->event_id, row->created_us, why, sizeof(why)) < 0) {
+			rd_kafka_headers_destroy(hdrs);
+			batch_row_report(b, i, FAULT_PERMANENT, why);
+			return RD_KAFKA_RESP_ERR_NO_ERROR;
+		}
+	}
 	if (!copy && k->cfg->epoch_header != NULL && row->epoch > 0) {
 		/* Added last, so it is the value rd_kafka_header_get_last finds even if the row has a header so named. */
 		char ep[24];

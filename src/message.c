@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int message_topic_valid(const char *name, char *why, size_t whysize)
 {
@@ -89,4 +90,56 @@ fail:
 	rd_kafka_headers_destroy(hdrs);
 	json_decref(root);
 	return NULL;
+}
+
+static int has_header(rd_kafka_headers_t *hdrs, const char *name)
+{
+	const void *v;
+	size_t n;
+
+	return rd_kafka_header_get_last(hdrs, name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* RFC 3339 with microseconds, as PostgreSQL keeps them; 0 when the instant has no such form. */
+static int rfc3339(long long us, char *out, size_t size)
+{
+	time_t s = (time_t)(us / 1000000 - (us % 1000000 < 0));
+	long frac = (long)(us - (long long)s * 1000000);
+	struct tm tm;
+
+	if (gmtime_r(&s, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return 0;
+	return snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac) < (int)size;
+}
+
+int message_cloudevents_add(rd_kafka_headers_t *hdrs, const struct message_ce *ce, const char *event_id,
+			    long long created_us, char *why, size_t whysize)
+{
+	static const char *const owned[] = { "ce_specversion", "ce_id", "ce_source", "ce_time" };
+	char when[40];
+	int ok = 1;
+
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		if (has_header(hdrs, owned[i])) {
+			snprintf(why, whysize, "headers: \"%s\" is set by outboxd in cloudevents mode", owned[i]);
+			return -1;
+		}
+	}
+	if (!has_header(hdrs, "ce_type") && ce->type == NULL) {
+		snprintf(why, whysize, "cloudevents: the row has no ce_type header and cloudevents.type is not set");
+		return -1;
+	}
+	ok &= rd_kafka_header_add(hdrs, "ce_specversion", -1, "1.0", -1) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	ok &= rd_kafka_header_add(hdrs, "ce_id", -1, event_id, -1) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	ok &= rd_kafka_header_add(hdrs, "ce_source", -1, ce->source, -1) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (rfc3339(created_us, when, sizeof(when)))
+		ok &= rd_kafka_header_add(hdrs, "ce_time", -1, when, -1) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (!has_header(hdrs, "ce_type"))
+		ok &= rd_kafka_header_add(hdrs, "ce_type", -1, ce->type, -1) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (!has_header(hdrs, "content-type") && ce->content_type != NULL)
+		ok &= rd_kafka_header_add(hdrs, "content-type", -1, ce->content_type, -1) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (!ok)
+		snprintf(why, whysize, "cloudevents: cannot add the event's headers");
+	return ok ? 0 : -1;
 }

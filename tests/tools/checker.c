@@ -6,6 +6,7 @@
  *   MISMATCH   first deliveries whose topic/key/payload/headers differ from the row
  *   FAILED     rows marked failed (compared with --expect-failed)
  *   (--no-order: REORDER is counted but does not fail the check, for relay.ordering = "none")
+ *   (--cloudevents: the ce_ headers and content-type are not compared; see t_cloudevents)
  *   STALE      (with --epoch-header) deliveries of a key whose ownership epoch is lower than one already
  *              delivered for that key: a replaced relay publishing after its successor; at most --max-stale,
  *              and none of them may be the event's first delivery (STALE_FIRST)
@@ -51,6 +52,7 @@ static struct row **by_event; /* sorted by event_id */
 static const char *opt_pg, *opt_brokers, *opt_schema = "public", *opt_table = "outbox", *opt_header = "id";
 static const char *opt_epoch_header;
 static int opt_no_order; /* relay.ordering = "none": count REORDER, do not fail on it */
+static int opt_cloudevents; /* --cloudevents: ce_ headers and content-type are the relay's, not compared */
 static int opt_max_stale;
 static const char *opt_topics[16];
 static int opt_ntopics, opt_max_dup, opt_expect_failed, opt_drain_ms = 60000, opt_verbose;
@@ -184,10 +186,18 @@ static struct row *find_event(const char *id, size_t len)
 }
 
 /* Headers of the message, minus the event-id and epoch headers, must be exactly the row's JSON members. */
+/* Headers outboxd adds of its own: the event id, the epoch, and with --cloudevents the ce_ attributes and
+ * content-type (t_cloudevents reads those back itself). */
+static int added_by_relay(const char *name)
+{
+	return strcmp(name, opt_header) == 0 || (opt_epoch_header != NULL && strcmp(name, opt_epoch_header) == 0) ||
+	       (opt_cloudevents && (strncmp(name, "ce_", 3) == 0 || strcmp(name, "content-type") == 0));
+}
+
 static const char *headers_differ(const struct row *w, rd_kafka_headers_t *hs)
 {
 	size_t n = hs ? rd_kafka_header_cnt(hs) : 0;
-	int others = 0;
+	int others = 0, own = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *name;
@@ -195,7 +205,7 @@ static const char *headers_differ(const struct row *w, rd_kafka_headers_t *hs)
 		size_t sz;
 		int found = 0;
 		rd_kafka_header_get_all(hs, i, &name, &val, &sz);
-		if (strcmp(name, opt_header) == 0 || (opt_epoch_header != NULL && strcmp(name, opt_epoch_header) == 0))
+		if (added_by_relay(name))
 			continue;
 		others++;
 		for (int k = 0; k < w->nhdrs && !found; k++) {
@@ -212,9 +222,11 @@ static const char *headers_differ(const struct row *w, rd_kafka_headers_t *hs)
 			return msg;
 		}
 	}
-	if (others != w->nhdrs) {
+	for (int k = 0; k < w->nhdrs; k++)
+		own += !added_by_relay(w->hdrs[k].name);
+	if (others != own) {
 		static char msg[100];
-		snprintf(msg, sizeof(msg), "%d headers besides the event id, the row has %d", others, w->nhdrs);
+		snprintf(msg, sizeof(msg), "%d headers besides the event id, the row has %d", others, own);
 		return msg;
 	}
 	return NULL;
@@ -469,7 +481,7 @@ static void parse_args(int argc, char **argv)
 		{ "schema", 1, NULL, 's' },	  { "table", 1, NULL, 'T' },	   { "header", 1, NULL, 'H' },
 		{ "max-dup", 1, NULL, 'd' },	  { "expect-failed", 1, NULL, 'f' }, { "drain-ms", 1, NULL, 'w' },
 		{ "verbose", 0, NULL, 'v' },	  { "epoch-header", 1, NULL, 'e' }, { "no-order", 0, NULL, 'o' },
-		{ "max-stale", 1, NULL, 'S' },
+		{ "max-stale", 1, NULL, 'S' },	  { "cloudevents", 0, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -491,6 +503,7 @@ static void parse_args(int argc, char **argv)
 		case 'v': opt_verbose = 1; break;
 		case 'e': opt_epoch_header = optarg; break;
 		case 'o': opt_no_order = 1; break;
+		case 'c': opt_cloudevents = 1; break;
 		case 'S': opt_max_stale = atoi(optarg); break;
 		default: usage();
 		}

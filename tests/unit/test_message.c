@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -97,6 +98,68 @@ static void bad_headers_are_refused_with_a_reason(void **state)
 	refuse("{\"a\": \"x\", \"a\": \"y\"}", "malformed JSON");
 }
 
+static void header_is(rd_kafka_headers_t *h, const char *name, const char *want)
+{
+	size_t sz;
+	const char *v = header(h, name, &sz);
+
+	assert_int_equal(sz, strlen(want));
+	assert_memory_equal(v, want, sz);
+}
+
+static void cloudevents_attributes(void **state)
+{
+	const struct message_ce ce = { "/orders", "order.created", "application/json" };
+	const char *own = "{\"ce_type\": \"order.paid\", \"content-type\": \"text/plain\", \"traceparent\": \"00-ab-cd-01\"}";
+	char why[160];
+	rd_kafka_headers_t *h = message_headers_build(NULL, 0, "id", "e1", why, sizeof(why));
+
+	(void)state;
+	/* 2026-12-03T07:30:00.000042Z */
+	assert_int_equal(message_cloudevents_add(h, &ce, "e1", 1796283000000042LL, why, sizeof(why)), 0);
+	header_is(h, "ce_specversion", "1.0");
+	header_is(h, "ce_id", "e1");
+	header_is(h, "ce_source", "/orders");
+	header_is(h, "ce_type", "order.created");
+	header_is(h, "ce_time", "2026-12-03T07:30:00.000042Z");
+	header_is(h, "content-type", "application/json");
+	rd_kafka_headers_destroy(h);
+
+	/* The row's own type and content type win; trace context passes through; before 1970 works. */
+	h = message_headers_build(own, strlen(own), "id", "e2", why, sizeof(why));
+	assert_int_equal(message_cloudevents_add(h, &ce, "e2", -1, why, sizeof(why)), 0);
+	header_is(h, "ce_type", "order.paid");
+	header_is(h, "content-type", "text/plain");
+	header_is(h, "traceparent", "00-ab-cd-01");
+	header_is(h, "ce_time", "1969-12-31T23:59:59.999999Z");
+	assert_int_equal(rd_kafka_header_cnt(h), 8);
+	rd_kafka_headers_destroy(h);
+
+	/* created_at 'infinity' has no RFC 3339 form: ce_time (optional) is left out. */
+	h = message_headers_build(NULL, 0, "id", "e3", why, sizeof(why));
+	assert_int_equal(message_cloudevents_add(h, &ce, "e3", INT64_MAX, why, sizeof(why)), 0);
+	assert_int_not_equal(rd_kafka_header_get_last(h, "ce_time", &(const void *){ NULL }, &(size_t){ 0 }),
+			     RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_headers_destroy(h);
+}
+
+static void cloudevents_refusals(void **state)
+{
+	const struct message_ce untyped = { "/orders", NULL, NULL };
+	const char *owns = "{\"ce_id\": \"mine\"}";
+	char why[160];
+	rd_kafka_headers_t *h = message_headers_build(NULL, 0, "id", "e1", why, sizeof(why));
+
+	(void)state;
+	assert_int_equal(message_cloudevents_add(h, &untyped, "e1", 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no ce_type header and cloudevents.type is not set"));
+	rd_kafka_headers_destroy(h);
+	h = message_headers_build(owns, strlen(owns), "id", "e1", why, sizeof(why));
+	assert_int_equal(message_cloudevents_add(h, &untyped, "e1", 0, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "\"ce_id\" is set by outboxd"));
+	rd_kafka_headers_destroy(h);
+}
+
 static void error_classes(void **state)
 {
 	(void)state;
@@ -122,6 +185,8 @@ int main(void)
 		cmocka_unit_test(headers_from_json),
 		cmocka_unit_test(no_headers_still_carry_the_event_id),
 		cmocka_unit_test(bad_headers_are_refused_with_a_reason),
+		cmocka_unit_test(cloudevents_attributes),
+		cmocka_unit_test(cloudevents_refusals),
 		cmocka_unit_test(error_classes),
 	};
 	return cmocka_run_group_tests_name("message", tests, NULL, NULL);
