@@ -73,19 +73,21 @@ static void renders_debezium_trigger(void **state)
 	const char *vars[] = { "source_schema", "s",	    "source_table",   "ev\"t",	     "id_field",
 			       "id",		"route_by_field", "aggregatetype", "key_field",     "aggregateid",
 			       "payload_field", "payload",	    "topic_prefix",   "o'x.",	     "topic_suffix",
-			       "",		"payload_kind",   "json" };
+			       "",		"payload_kind",   "json",
+			       "trace_field",   "tracingspancontext", "type_field", "" };
 	char err[256];
 	char *sql;
 
 	(void)state;
-	sql = schema_render_debezium("public", "outbox", vars, 9, err, sizeof(err));
+	sql = schema_render_debezium("public", "outbox", vars, 11, err, sizeof(err));
 	assert_non_null(sql);
 	assert_non_null(strstr(sql, "AFTER INSERT ON \"s\".\"ev\"\"t\""));
 	assert_non_null(strstr(sql, "'o''x.', ''"));
+	assert_non_null(strstr(sql, "'json', 'tracingspancontext',\n        '');"));
 	assert_non_null(strstr(sql, "EXECUTE FUNCTION \"public\".\"outbox_from_debezium\"('public', 'outbox', 'id',"));
 	assert_non_null(strstr(sql, "CREATE OR REPLACE TRIGGER \"outboxd_outbox\""));
 	free(sql);
-	assert_null(schema_render_debezium("public", "outbox", vars, 8, err, sizeof(err)));
+	assert_null(schema_render_debezium("public", "outbox", vars, 10, err, sizeof(err)));
 	assert_non_null(strstr(err, "unknown psql variable"));
 }
 
