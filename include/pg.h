@@ -16,6 +16,7 @@ enum pg_rc {
 	PG_ERR_QUERY = -2,  /* a statement failed on a healthy connection */
 	PG_ERR_SCHEMA = -3, /* the outbox table is missing or its schema version is not one we can use */
 	PG_ERR_NOMEM = -4,  /* out of memory */
+	PG_ERR_STANDBY = -5, /* connected, but to a hot standby: the relay waits for a primary */
 };
 
 struct pg;

@@ -27,7 +27,8 @@ static int exit_status(int rc)
 	case PG_OK:
 		return 0;
 	case PG_ERR_CONN:
-		return EX_UNAVAILABLE; /* unreachable, or the login refused */
+	case PG_ERR_STANDBY:
+		return EX_UNAVAILABLE; /* unreachable, the login refused, or not the primary */
 	case PG_ERR_SCHEMA:
 		return EX_CONFIG; /* the table missing or too old, or a setting that cannot work */
 	case PG_ERR_QUERY:

@@ -511,6 +511,12 @@ static int relay_start(struct relay *r)
 	/* At start-up a failure is reported and fatal, so a wrong conninfo or a missing schema is seen at once;
 	 * systemd restarts the service. Once running, the relay rides out outages instead. */
 	rc = connect_pg(r);
+	if (rc == PG_ERR_STANDBY) {
+		/* Not a mistake to exit on: a standby about to be promoted, or a failover in progress. The loop retries,
+		 * backing off, and nothing is claimed meanwhile. */
+		log_error("PostgreSQL is a hot standby: waiting for a primary", "error=%s", log_q(r->err));
+		return 0;
+	}
 	if (rc != PG_OK) {
 		log_error(rc == PG_ERR_CONN ? "cannot connect to PostgreSQL" : "the outbox table is not usable",
 			  "error=%s", log_q(r->err));

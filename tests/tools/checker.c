@@ -7,6 +7,8 @@
  *   FAILED     rows marked failed (compared with --expect-failed)
  *   (--no-order: REORDER is counted but does not fail the check, for relay.ordering = "none")
  *   (--cloudevents: the ce_ headers and content-type are not compared; see t_cloudevents)
+ *   (--max-phantom N: PHANTOM up to N passes: rows an asynchronous failover took from the table after they
+ *    were delivered, counted by the scenario itself; see c_pg_failover)
  *   STALE      (with --epoch-header) deliveries of a key whose ownership epoch is lower than one already
  *              delivered for that key: a replaced relay publishing after its successor; at most --max-stale,
  *              and none of them may be the event's first delivery (STALE_FIRST)
@@ -54,6 +56,7 @@ static const char *opt_epoch_header;
 static int opt_no_order; /* relay.ordering = "none": count REORDER, do not fail on it */
 static int opt_cloudevents; /* --cloudevents: ce_ headers and content-type are the relay's, not compared */
 static int opt_max_stale;
+static int opt_max_phantom; /* --max-phantom: events a failover lost from the table after they were delivered */
 static const char *opt_topics[16];
 static int opt_ntopics, opt_max_dup, opt_expect_failed, opt_drain_ms = 60000, opt_verbose;
 
@@ -482,6 +485,7 @@ static void parse_args(int argc, char **argv)
 		{ "max-dup", 1, NULL, 'd' },	  { "expect-failed", 1, NULL, 'f' }, { "drain-ms", 1, NULL, 'w' },
 		{ "verbose", 0, NULL, 'v' },	  { "epoch-header", 1, NULL, 'e' }, { "no-order", 0, NULL, 'o' },
 		{ "max-stale", 1, NULL, 'S' },	  { "cloudevents", 0, NULL, 'c' },
+		{ "max-phantom", 1, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -505,6 +509,7 @@ static void parse_args(int argc, char **argv)
 		case 'o': opt_no_order = 1; break;
 		case 'c': opt_cloudevents = 1; break;
 		case 'S': opt_max_stale = atoi(optarg); break;
+		case 'P': opt_max_phantom = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -532,7 +537,7 @@ int main(int argc, char **argv)
 	tally_rows(&c);
 	check_order(&c);
 	check_stale(&c);
-	ok = c.lost == 0 && (c.reorder == 0 || opt_no_order) && c.phantom == 0 && c.undrained == 0 && c.mismatch == 0 && c.stale <= opt_max_stale &&
+	ok = c.lost == 0 && (c.reorder == 0 || opt_no_order) && c.phantom <= opt_max_phantom && c.undrained == 0 && c.mismatch == 0 && c.stale <= opt_max_stale &&
 	     c.stale_first == 0 &&
 	     c.dup <= opt_max_dup && c.failed == opt_expect_failed;
 	printf("checker: events=%d consumed=%ld LOST=%ld LOST_SENT=%ld DUP=%ld REORDER=%ld PHANTOM=%ld UNDRAINED=%ld "

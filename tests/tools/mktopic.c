@@ -1,5 +1,6 @@
 /* mktopic: creates a topic with settings, through librdkafka's Admin API.
- *   mktopic BROKERS TOPIC PARTITIONS [name=value ...]   e.g. max.message.bytes=2000 */
+ *   mktopic BROKERS TOPIC PARTITIONS [name=value ...]   e.g. max.message.bytes=2000
+ * replication.factor=N is the topic's replication factor (default 1), not a topic config. */
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mktopic: %s\n", err);
 		return 1;
 	}
-	nt = rd_kafka_NewTopic_new(argv[2], atoi(argv[3]), 1, err, sizeof(err));
+	int rf = 1;
+	for (int i = 4; i < argc; i++)
+		if (strncmp(argv[i], "replication.factor=", 19) == 0)
+			rf = atoi(argv[i] + 19);
+	if ((nt = rd_kafka_NewTopic_new(argv[2], atoi(argv[3]), rf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mktopic: %s\n", err);
+		rd_kafka_destroy(rk);
+		return 1;
+	}
 	for (int i = 4; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
-		if (eq == NULL)
+		if (eq == NULL || strncmp(argv[i], "replication.factor=", 19) == 0)
 			continue;
 		*eq = '\0';
 		rd_kafka_NewTopic_set_config(nt, argv[i], eq + 1);
