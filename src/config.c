@@ -1,9 +1,9 @@
 /* Configuration: one table of settings drives parsing, defaults, ranges, accepted words, unknown-key detection,
- * what a reload may change and printing with secrets redacted. libconfig does the syntax; everything about
- * meaning is here. */
+ * what a reload may change (config_reload.c) and printing with secrets redacted (config_print.c). libconfig does
+ * the syntax (after config_scan.c's byte-level checks); everything about meaning is here. */
 #include "config.h"
+#include "config_private.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <libpq-fe.h>
@@ -17,49 +17,11 @@
 #define CONFIG_MAX_PROPS 256
 #define CONFIG_MAX_PROP_LEN 8192
 
-enum setting_type {
-	ST_STRING,
-	ST_INT,
-	ST_WORD,  /* one of words, stored as its index (an enum) */
-	ST_PROPS, /* librdkafka properties */
-	ST_CREDS, /* librdkafka properties read from credentials */
-};
-
-/* What SIGHUP does with a changed setting (config_reload). */
-enum reload_class {
-	RL_LIVE,    /* read where used: takes effect at once */
-	RL_CLAIM,   /* the claim statement is prepared again */
-	RL_KAFKA,   /* the producer is recreated before the next batch */
-	RL_RESTART, /* the session, its locks and statements, the relay's identity or a socket: needs a restart */
-};
-
-/* What printing must hide. */
-enum secrecy {
-	SC_NONE,
-	SC_CONNINFO, /* a libpq conninfo: its password is redacted */
-	SC_PROPS,    /* properties whose name says they hold a secret are redacted */
-	SC_ALWAYS,   /* never printed (credentials; printed, redacted, with the properties) */
-};
-
-struct setting {
-	const char *group;
-	const char *name;
-	enum setting_type type;
-	size_t offset;
-	int required;
-	long long min, max, def_int; /* ST_INT; ST_WORD: def_int is the default word's index */
-	const char *def_str;         /* ST_STRING */
-	size_t max_len;              /* ST_STRING */
-	enum reload_class reload;
-	enum secrecy secret;
-	const char *const *words; /* ST_WORD, NULL-terminated */
-};
-
 #define OFF(f) offsetof(struct config, f)
 #define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* Keep in step with README's configuration reference and examples/outboxd.conf. */
-static const struct setting settings[] = {
+const struct setting config_settings[] = {
 	{ "postgres", "conninfo", ST_STRING, OFF(pg_conninfo),
 	  .required = 1, .max_len = 8192, .reload = RL_RESTART, .secret = SC_CONNINFO },
 	/* Schema install and grant run as the table's owner; the relay itself as a role with only what it needs. */
@@ -150,7 +112,7 @@ static const struct setting settings[] = {
 	  .def_str = "tracingspancontext", .max_len = 63, .reload = RL_RESTART },
 };
 
-#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+const size_t config_n_settings = sizeof(config_settings) / sizeof(config_settings[0]);
 
 /* librdkafka properties outboxd sets itself because its delivery guarantee depends on them. */
 static const struct {
@@ -167,24 +129,19 @@ static const struct {
 	{ "transactional.id", "outboxd uses the idempotent producer, not transactions" },
 };
 
-static void *field(struct config *cfg, const struct setting *s)
-{
-	return (char *)cfg + s->offset;
-}
-
 static const struct setting *find_setting(const char *group, const char *name)
 {
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		if (strcmp(settings[i].group, group) == 0 && strcmp(settings[i].name, name) == 0)
-			return &settings[i];
+	for (size_t i = 0; i < config_n_settings; i++) {
+		if (strcmp(config_settings[i].group, group) == 0 && strcmp(config_settings[i].name, name) == 0)
+			return &config_settings[i];
 	}
 	return NULL;
 }
 
 static int known_group(const char *group)
 {
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		if (strcmp(settings[i].group, group) == 0)
+	for (size_t i = 0; i < config_n_settings; i++) {
+		if (strcmp(config_settings[i].group, group) == 0)
 			return 1;
 	}
 	return 0;
@@ -192,15 +149,15 @@ static int known_group(const char *group)
 
 static int set_defaults(struct config *cfg)
 {
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		const struct setting *s = &settings[i];
+	for (size_t i = 0; i < config_n_settings; i++) {
+		const struct setting *s = &config_settings[i];
 		switch (s->type) {
 		case ST_INT:
 		case ST_WORD:
-			*(int *)field(cfg, s) = (int)s->def_int;
+			*(int *)config_field(cfg, s) = (int)s->def_int;
 			break;
 		case ST_STRING:
-			if (s->def_str != NULL && (*(char **)field(cfg, s) = strdup(s->def_str)) == NULL)
+			if (s->def_str != NULL && (*(char **)config_field(cfg, s) = strdup(s->def_str)) == NULL)
 				return -1;
 			break;
 		case ST_PROPS:
@@ -228,9 +185,9 @@ void config_free(struct config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		if (settings[i].type == ST_STRING)
-			free(*(char **)field(cfg, &settings[i]));
+	for (size_t i = 0; i < config_n_settings; i++) {
+		if (config_settings[i].type == ST_STRING)
+			free(*(char **)config_field(cfg, &config_settings[i]));
 	}
 	for (int i = 0; i < cfg->n_kafka_props; i++) {
 		free(cfg->kafka_props[i].name);
@@ -239,82 +196,6 @@ void config_free(struct config *cfg)
 	free(cfg->kafka_props);
 	free(cfg->path);
 	free(cfg);
-}
-
-static int strings_differ(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
-static int props_differ(const struct config *a, const struct config *b)
-{
-	if (a->n_kafka_props != b->n_kafka_props)
-		return 1;
-	for (int i = 0; i < a->n_kafka_props; i++) {
-		const struct kafka_property *x = &a->kafka_props[i], *y = &b->kafka_props[i];
-		if (strcmp(x->name, y->name) != 0 || strcmp(x->value, y->value) != 0 || x->secret != y->secret)
-			return 1;
-	}
-	return 0;
-}
-
-static int setting_differs(const struct config *a, const struct config *b, const struct setting *s)
-{
-	switch (s->type) {
-	case ST_STRING:
-		return strings_differ(*(char *const *)field((struct config *)a, s), *(char *const *)field((struct config *)b, s));
-	case ST_INT:
-	case ST_WORD:
-		return *(const int *)field((struct config *)a, s) != *(const int *)field((struct config *)b, s);
-	case ST_PROPS:
-	case ST_CREDS:
-		return props_differ(a, b);
-	}
-	return 0;
-}
-
-/* Swaps one setting's value between the two configs (both own what they hold after the swap). */
-static void swap_setting(struct config *a, struct config *b, const struct setting *s)
-{
-	if (s->type == ST_STRING) {
-		char **x = field(a, s), **y = field(b, s), *t = *x;
-		*x = *y, *y = t;
-	} else if (s->type == ST_INT || s->type == ST_WORD) {
-		int *x = field(a, s), *y = field(b, s), t = *x;
-		*x = *y, *y = t;
-	} else {
-		struct kafka_property *t = a->kafka_props;
-		int n = a->n_kafka_props, line = a->kafka_props_line;
-		a->kafka_props = b->kafka_props, a->n_kafka_props = b->n_kafka_props;
-		a->kafka_props_line = b->kafka_props_line;
-		b->kafka_props = t, b->n_kafka_props = n, b->kafka_props_line = line;
-	}
-}
-
-int config_reload(struct config *live, struct config *fresh, char *restart, size_t restart_size)
-{
-	int changed = 0, props_done = 0;
-	size_t o = 0;
-
-	restart[0] = '\0';
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		int is_props = s->type == ST_PROPS || s->type == ST_CREDS;
-
-		if ((is_props && props_done) || !setting_differs(live, fresh, s))
-			continue;
-		if (s->reload == RL_RESTART) {
-			o += (size_t)snprintf(restart + o, o < restart_size ? restart_size - o : 0, "%s%s.%s", o ? "," : "",
-					      s->group, s->name);
-			continue;
-		}
-		swap_setting(live, fresh, s);
-		props_done |= is_props;
-		changed |= s->reload == RL_KAFKA   ? CONFIG_RELOAD_KAFKA
-			   : s->reload == RL_CLAIM ? CONFIG_RELOAD_CLAIM
-						   : CONFIG_RELOAD_OTHER;
-	}
-	return changed;
 }
 
 struct loader {
@@ -526,11 +407,11 @@ static int load_one(struct loader *ld, config_setting_t *st, const struct settin
 	snprintf(key, sizeof(key), "%s.%s", s->group, s->name);
 	switch (s->type) {
 	case ST_STRING:
-		return load_string(ld, st, key, s, (char **)field(cfg, s));
+		return load_string(ld, st, key, s, (char **)config_field(cfg, s));
 	case ST_INT:
-		return load_int(ld, st, key, s, (int *)field(cfg, s));
+		return load_int(ld, st, key, s, (int *)config_field(cfg, s));
 	case ST_WORD:
-		return load_word(ld, st, key, s, (int *)field(cfg, s));
+		return load_word(ld, st, key, s, (int *)config_field(cfg, s));
 	case ST_PROPS:
 	case ST_CREDS:
 		return load_props(ld, st, cfg, s->type == ST_CREDS);
@@ -571,9 +452,9 @@ static int load_tree(struct loader *ld, config_setting_t *root, struct config *c
 
 static int check_required(struct loader *ld, struct config *cfg)
 {
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		if (s->required && *(char **)field(cfg, s) == NULL) {
+	for (size_t i = 0; i < config_n_settings; i++) {
+		const struct setting *s = &config_settings[i];
+		if (s->required && *(char **)config_field(cfg, s) == NULL) {
 			snprintf(ld->err, ld->errsize, "%s: %s.%s: required setting is missing", ld->path, s->group,
 				 s->name);
 			return -1;
@@ -621,125 +502,6 @@ static int check_semantics(struct loader *ld, config_t *lc, struct config *cfg)
 	return 0;
 }
 
-struct raw {
-	const char *name, *text;
-	size_t len, i;
-	int line;
-	char *errbuf;
-	size_t errsize;
-};
-
-static int raw_fail(struct raw *r, const char *what)
-{
-	snprintf(r->errbuf, r->errsize, "%s:%d: %s", r->name, r->line, what);
-	return -1;
-}
-
-/* libconfig 1.5 silently keeps the low 32 bits of a larger integer written without L (4294967297 reads as 1), so
- * every integer literal is checked here: none of our settings needs more than 31 bits. */
-static int raw_number(struct raw *r)
-{
-	const char *p = r->text + r->i;
-	size_t n = 0;
-	int hex = r->len - r->i > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
-	unsigned long long v = 0;
-
-	if (hex)
-		n = 2;
-	for (; r->i + n < r->len; n++) {
-		unsigned c = (unsigned char)p[n], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (hex && ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
-			d = (c | 0x20) - 'a' + 10;
-		else
-			break;
-		v = v > 0xFFFFFFFFull ? v : v * (hex ? 16 : 10) + d;
-	}
-	if (!hex && r->i + n < r->len && (p[n] == '.' || p[n] == 'e' || p[n] == 'E')) {
-		r->i += n; /* a float: libconfig reads those right, and no setting takes one */
-		return 0;
-	}
-	r->i += n - 1;
-	if (v > 0x7FFFFFFFull)
-		return raw_fail(r, "number too large (no setting takes more than 2147483647)");
-	return 0;
-}
-
-/* At the start of a line: libconfig would follow an @include to any file (a FIFO, /dev/zero). */
-static int raw_line_start(struct raw *r)
-{
-	size_t k = r->i;
-
-	while (k < r->len && (r->text[k] == ' ' || r->text[k] == '\t'))
-		k++;
-	if (r->len - k >= 8 && memcmp(r->text + k, "@include", 8) == 0)
-		return raw_fail(r, "@include is not supported");
-	return 0;
-}
-
-/* Byte-level checks libconfig cannot make: it would silently cut a string at an embedded NUL, follow includes
- * and truncate large integers. A small scanner that knows libconfig's strings and comments. */
-static int check_raw(const char *name, const char *text, size_t len, char *errbuf, size_t errsize)
-{
-	enum { CODE, STRING, LINE_COMMENT, BLOCK_COMMENT } st = CODE;
-	struct raw r = { name, text, len, 0, 1, errbuf, errsize };
-
-	if (len > CONFIG_MAX_BYTES) {
-		snprintf(errbuf, errsize, "%s: larger than %d bytes", name, CONFIG_MAX_BYTES);
-		return -1;
-	}
-	if (len > 0 && raw_line_start(&r) < 0)
-		return -1;
-	for (; r.i < len; r.i++) {
-		char c = text[r.i], next = r.i + 1 < len ? text[r.i + 1] : '\0';
-
-		if (c == '\0')
-			return raw_fail(&r, "a NUL byte in the file");
-		if (c == '\n') {
-			r.line++;
-			if (st == LINE_COMMENT)
-				st = CODE;
-			r.i++;
-			if (r.i < len && raw_line_start(&r) < 0)
-				return -1;
-			r.i--;
-			continue;
-		}
-		switch (st) {
-		case STRING:
-			if (c == '"')
-				st = CODE;
-			else if (c == '\\' && (next == 'x' || next == 'X') && r.i + 3 < len && text[r.i + 2] == '0' &&
-				 text[r.i + 3] == '0')
-				return raw_fail(&r, "\\x00 (an embedded NUL) is not allowed in a string");
-			else if (c == '\\' && next != '\n' && next != '\0')
-				r.i++; /* an escaped character: "\\x00" is a backslash followed by text */
-			break;
-		case LINE_COMMENT:
-			break;
-		case BLOCK_COMMENT:
-			if (c == '*' && next == '/')
-				st = CODE, r.i++;
-			break;
-		case CODE:
-			if (c == '"')
-				st = STRING;
-			else if (c == '#' || (c == '/' && next == '/'))
-				st = LINE_COMMENT;
-			else if (c == '/' && next == '*')
-				st = BLOCK_COMMENT, r.i++;
-			else if (c >= '0' && c <= '9' &&
-				 (r.i == 0 || !(isalnum((unsigned char)text[r.i - 1]) || text[r.i - 1] == '_' ||
-						text[r.i - 1] == '.')) &&
-				 raw_number(&r) < 0)
-				return -1;
-			break;
-		}
-	}
-	return 0;
-}
-
 int config_parse(const char *name, const char *text, size_t len, struct config **out, char *errbuf,
 		 size_t errsize)
 {
@@ -750,7 +512,7 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 	int rc = -1;
 
 	config_init(&lc);
-	if (check_raw(name, text, len, errbuf, errsize) < 0)
+	if (config_scan(name, text, len, errbuf, errsize) < 0)
 		goto done;
 	/* libconfig wants a terminated string; the fuzzer and the file reader hand over counted bytes. */
 	if ((copy = strndup(text, len)) == NULL) {
@@ -792,112 +554,4 @@ int config_load(const char *path, struct config **out, char *errbuf, size_t errs
 	rc = config_parse(path, text, len, out, errbuf, errsize);
 	free(text);
 	return rc;
-}
-
-int config_kafka_property_is_secret(const char *name)
-{
-	static const char *const needles[] = { "password", "secret", ".pem", "sasl.oauthbearer.config" };
-
-	for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
-		if (strstr(name, needles[i]) != NULL)
-			return 1;
-	}
-	return 0;
-}
-
-static void print_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
-/* The conninfo rebuilt from its parsed keywords, with the password replaced. */
-static void print_conninfo(FILE *out, const char *conninfo)
-{
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-	char buf[8192];
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (PQconninfoOption *p = opts; p != NULL && p->keyword != NULL; p++) {
-		const char *v = p->val;
-		int n;
-		if (v == NULL)
-			continue;
-		if (strcmp(p->keyword, "password") == 0)
-			v = "<redacted>";
-		n = snprintf(buf + o, sizeof(buf) - o, "%s%s='", o ? " " : "", p->keyword);
-		if (n < 0 || (size_t)n >= sizeof(buf) - o)
-			break;
-		o += (size_t)n;
-		for (; *v && o + 3 < sizeof(buf); v++) {
-			if (*v == '\'' || *v == '\\')
-				buf[o++] = '\\';
-			buf[o++] = *v;
-		}
-		buf[o++] = '\'';
-		buf[o] = '\0';
-	}
-	PQconninfoFree(opts);
-	print_string(out, buf);
-}
-
-static void print_props(FILE *out, const struct config *cfg)
-{
-	fputs("[", out);
-	for (int p = 0; p < cfg->n_kafka_props; p++) {
-		char kv[8192];
-		const struct kafka_property *kp = &cfg->kafka_props[p];
-		snprintf(kv, sizeof(kv), "%s=%s", kp->name,
-			 kp->secret || config_kafka_property_is_secret(kp->name) ? "<redacted>" : kp->value);
-		fputs(p ? ", " : " ", out);
-		print_string(out, kv);
-	}
-	fputs(cfg->n_kafka_props ? " ]" : "]", out);
-}
-
-void config_print(const struct config *cfg, FILE *out)
-{
-	const char *group = "";
-
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		const void *f = (const char *)cfg + s->offset;
-
-		if (strcmp(group, s->group) != 0) {
-			fprintf(out, "%s%s: {\n", *group ? "};\n" : "", s->group);
-			group = s->group;
-		}
-		if ((s->type == ST_STRING && *(char *const *)f == NULL) || s->secret == SC_ALWAYS)
-			continue; /* credentials are printed, redacted, with the properties */
-		fprintf(out, "  %s = ", s->name);
-		if (s->type == ST_INT)
-			fprintf(out, "%d", *(const int *)f);
-		else if (s->type == ST_WORD)
-			print_string(out, s->words[*(const int *)f]);
-		else if (s->secret == SC_CONNINFO)
-			print_conninfo(out, *(char *const *)f);
-		else if (s->type == ST_STRING)
-			print_string(out, *(char *const *)f);
-		else
-			print_props(out, cfg);
-		fputs(";\n", out);
-	}
-	fputs("};\n", out);
-}
-
-const char *config_word(const struct config *cfg, const char *key)
-{
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		const struct setting *s = &settings[i];
-		size_t g = strlen(s->group);
-		if (s->type == ST_WORD && strncmp(key, s->group, g) == 0 && key[g] == '.' && strcmp(key + g + 1, s->name) == 0)
-			return s->words[*(const int *)((const char *)cfg + s->offset)];
-	}
-	return NULL;
 }

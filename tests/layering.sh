@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 floor_of() {
 	case "$1" in
 	version | clock | log | fault | backoff | message | batch | schema | signals | service | cli) echo 0 ;;
-	config) echo 1 ;;
+	config | config_*) echo 1 ;;
 	pg | pg_* | kafka) echo 2 ;;
 	owner | stats | metrics | delivery) echo 3 ;;
 	relay) echo 4 ;;
@@ -22,7 +22,7 @@ floor_of() {
 	esac
 }
 
-library_like() { case "$1" in config | pg | pg_* | kafka | batch | message | schema | backoff | clock) return 0 ;; esac; return 1; }
+library_like() { case "$1" in config | config_* | pg | pg_* | kafka | batch | message | schema | backoff | clock) return 0 ;; esac; return 1; }
 
 bad=0
 breach() { echo "layering: $1: $2"; bad=1; }
