@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,9 @@ struct relay {
 	int64_t next_purge_ms;
 	int64_t next_floor_ms;
 	int64_t failing_since_ms; /* the first of the failed attempts in a row (0: the last one worked), for /readyz */
+	int outage_attempts;      /* failed attempts logged by outage_log since the last one that worked */
+	const char *outage_msg;   /* what the last of them said, and why */
+	char outage_err[256];
 	int watchdog_ms;
 	char err[512];
 };
@@ -99,8 +103,28 @@ static void attempt_failed(struct relay *r)
 		r->failing_since_ms = clock_now_ms();
 }
 
+/* A failed attempt, logged once per outage: at warn when an outage starts or what it says changes, at debug
+ * while it repeats (a full disk or a server away would otherwise log every back-off); attempt_worked logs the
+ * end. The attempt itself is counted by back_off. */
+static void outage_log(struct relay *r, const char *msg, const char *err)
+{
+	r->outage_attempts++;
+	if (r->outage_msg == msg && strcmp(r->outage_err, err) == 0) {
+		log_debug(msg, "error=%s attempts=%d", log_q(err), r->outage_attempts);
+		return;
+	}
+	r->outage_msg = msg;
+	snprintf(r->outage_err, sizeof(r->outage_err), "%s", err);
+	log_warn(msg, "error=%s", log_q(err));
+}
+
 static void attempt_worked(struct relay *r)
 {
+	if (r->outage_attempts > 0)
+		log_info("recovered", "after=%s attempts=%d outage_ms=%lld", log_q(r->outage_msg), r->outage_attempts,
+			 (long long)(r->failing_since_ms > 0 ? clock_now_ms() - r->failing_since_ms : 0));
+	r->outage_attempts = 0;
+	r->outage_msg = NULL;
 	r->failing_since_ms = 0;
 	backoff_reset(&r->backoff);
 }
@@ -333,7 +357,7 @@ static int relay_chain(struct relay *r)
 	return batch_undelivered(b) > 0 ? -1 : rows;
 pg_failed:
 	count_commit(r, 0);
-	log_warn("PostgreSQL error, will retry", "error=%s", log_q(r->err));
+	outage_log(r, "PostgreSQL error, will retry", r->err);
 	pg_abort(r->pg);
 	if (rc == PG_ERR_CONN)
 		pg_disconnect(r->pg);
@@ -457,7 +481,7 @@ static void relay_loop(struct relay *r)
 			reload(r);
 		if (!pg_connected(r->pg)) {
 			if (connect_pg(r) != PG_OK) {
-				log_warn("cannot reach PostgreSQL, will retry", "error=%s", log_q(r->err));
+				outage_log(r, "cannot reach PostgreSQL, will retry", r->err);
 				back_off(r);
 				continue;
 			}

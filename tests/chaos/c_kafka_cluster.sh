@@ -43,23 +43,18 @@ fault() {
 	c_check_row "cluster-$1" --max-dup "$2"
 }
 
-fault_leader_sigkill() {
+# bounce_leader PARTITION HOW SECONDS: the partition's leader taken down (cluster_kill or cluster_stop), started
+# again SECONDS later, and the ISR full again.
+bounce_leader() {
 	local l
-	l=$(cluster_leader "$T_TOPIC" 0)
-	cluster_kill "$l"
-	sleep 5
+	l=$(cluster_leader "$T_TOPIC" "$1")
+	"$2" "$l"
+	sleep "$3"
 	cluster_launch "$l"
 	cluster_wait_isr "$T_TOPIC" 3 60 || t_fail "ISR not full after broker $l came back"
 }
-
-fault_controlled_stop() {
-	local l
-	l=$(cluster_leader "$T_TOPIC" 1)
-	cluster_stop "$l"
-	sleep 3
-	cluster_launch "$l"
-	cluster_wait_isr "$T_TOPIC" 3 60 || t_fail "ISR not full after broker $l came back"
-}
+fault_leader_sigkill() { bounce_leader 0 cluster_kill 5; }
+fault_controlled_stop() { bounce_leader 1 cluster_stop 3; }
 
 fault_rolling_restart() {
 	local n

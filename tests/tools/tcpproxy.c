@@ -1,10 +1,11 @@
 /* tcpproxy: a loopback TCP proxy in front of PostgreSQL that cuts a client's connection around COMMIT, so the
  * client cannot know whether its transaction committed.
- *   tcpproxy LISTEN_PORT TARGET_PORT MODE EVERY MAX
+ *   tcpproxy [ADDR:]LISTEN_PORT [ADDR:]TARGET_PORT MODE EVERY MAX      (ADDR: IPv4, default 127.0.0.1)
  * MODE "before": the COMMIT is dropped with the connection (the transaction rolls back).
  * MODE "after":  the COMMIT reaches the server, then the client's side is closed before the answer comes back
  *                (the transaction commits; the client sees a broken connection).
- * Every EVERY-th COMMIT is cut, MAX times in all; MODE "none" only forwards. Prints "ready" once listening. */
+ * Every EVERY-th COMMIT is cut, MAX times in all; MODE "none" only forwards (c_partition carries PostgreSQL and
+ * Kafka between network namespaces with it). Prints "ready" once listening. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,12 +26,32 @@ struct pair {
 static struct pair pairs[MAX_PAIRS];
 static const char commit_msg[] = { 'Q', 0, 0, 0, 11, 'C', 'O', 'M', 'M', 'I', 'T', 0 };
 
-static int listen_on(int port)
+/* "ADDR:PORT" or "PORT" (on 127.0.0.1). */
+static struct sockaddr_in address(const char *arg)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	const char *colon = strrchr(arg, ':');
+	char host[64];
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (colon != NULL) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - arg), arg);
+		if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+			fprintf(stderr, "tcpproxy: not an IPv4 address: %s\n", host);
+			exit(2);
+		}
+		arg = colon + 1;
+	}
+	a.sin_port = htons((uint16_t)atoi(arg));
+	return a;
+}
+
+static struct sockaddr_in target;
+
+static int listen_on(struct sockaddr_in a)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
 		perror("tcpproxy: listen");
@@ -39,13 +60,11 @@ static int listen_on(int port)
 	return fd;
 }
 
-static int connect_to(int port)
+static int connect_to(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (connect(fd, (struct sockaddr *)&target, sizeof(target)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -86,16 +105,16 @@ static int has_commit(const char *buf, ssize_t n)
 int main(int argc, char **argv)
 {
 	static char buf[1 << 16];
-	int lfd, target, every, max, commits = 0, cuts = 0;
+	int lfd, every, max, commits = 0, cuts = 0;
 	const char *mode;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: tcpproxy LISTEN_PORT TARGET_PORT before|after|none EVERY MAX\n");
+		fprintf(stderr, "usage: tcpproxy [ADDR:]LISTEN_PORT [ADDR:]TARGET_PORT before|after|none EVERY MAX\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(atoi(argv[1]));
-	target = atoi(argv[2]);
+	lfd = listen_on(address(argv[1]));
+	target = address(argv[2]);
 	mode = argv[3];
 	every = atoi(argv[4]) > 0 ? atoi(argv[4]) : 1;
 	max = atoi(argv[5]);
@@ -115,7 +134,7 @@ int main(int argc, char **argv)
 		if (poll(fds, (nfds_t)n, -1) < 0)
 			continue;
 		if (fds[0].revents & POLLIN) {
-			int c = accept(lfd, NULL, NULL), s = c >= 0 ? connect_to(target) : -1, placed = 0;
+			int c = accept(lfd, NULL, NULL), s = c >= 0 ? connect_to() : -1, placed = 0;
 			for (int i = 0; i < MAX_PAIRS && s >= 0 && !placed; i++) {
 				if (pairs[i].client < 0 && pairs[i].server < 0) {
 					pairs[i] = (struct pair){ c, s, 0 };
