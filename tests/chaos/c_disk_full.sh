@@ -8,8 +8,18 @@
 TS=$T_DIR/ts
 mkdir -p "$TS"
 mount -t tmpfs -o size=32m,mode=0700 tmpfs "$TS"
-# The harness's server is thrown away at the end; the tmpfs is let go of (lazily: the server holds its files).
-trap 'c_rc=$?; umount -l "$TS"; (exit $c_rc); t_cleanup' EXIT
+# The database and the tablespace are dropped before the tmpfs goes: the harness's server lives on for the
+# next scenarios, and a buffer it still held for a file on the tmpfs could never be written again.
+disk_cleanup() {
+	local rc=$?
+	set +e
+	psql -qX -d postgres -c "DROP DATABASE IF EXISTS disk_full WITH (FORCE)" \
+		-c "DROP TABLESPACE IF EXISTS outbox_small" >/dev/null
+	umount "$TS" 2>/dev/null || umount -l "$TS"
+	(exit "$rc")
+	t_cleanup
+}
+trap disk_cleanup EXIT
 chown postgres: "$TS"
 psql -qX -v ON_ERROR_STOP=1 -d postgres -c "CREATE TABLESPACE outbox_small LOCATION '$TS'" >/dev/null
 t_db disk_full
