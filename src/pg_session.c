@@ -74,13 +74,13 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 {
 	char sql[256];
 	unsigned oid = 0;
+	const char *standby;
 	int rc;
 
 	pg->claim = *lim;
 	/* Reported by every server since 14 at connection time. A standby would refuse the claim's FOR UPDATE with
 	 * an error that reads like a bug; say what it is, and let the relay wait for a promotion instead. */
-	if ((PQparameterStatus(pg->conn, "in_hot_standby") != NULL &&
-	     strcmp(PQparameterStatus(pg->conn, "in_hot_standby"), "on") == 0)) {
+	if ((standby = PQparameterStatus(pg->conn, "in_hot_standby")) != NULL && strcmp(standby, "on") == 0) {
 		snprintf(errbuf, errsize, "the server is a hot standby (read-only); the relay needs the primary: list "
 					  "every host with target_session_attrs=read-write");
 		return PG_ERR_STANDBY;

@@ -55,22 +55,19 @@ cluster_write_props() { # id roles
 		fi
 		echo "log.dirs=$d/data"
 	} >"$d/server.properties"
-	sed 's/^rootLogger.level = info/rootLogger.level = warn/' "$H_KAFKA_DIR/log4j2.properties" >"$d/log4j2.properties" 2>/dev/null ||
-		printf 'rootLogger.level = warn\nrootLogger.appenderRef.stdout.ref = STDOUT\nappender.console.type = Console\nappender.console.name = STDOUT\nappender.console.layout.type = PatternLayout\nappender.console.layout.pattern = [%%d] %%p %%m (%%c)%%n\n' >"$d/log4j2.properties"
+	# The harness's single broker's logging, quieter.
+	sed 's/^rootLogger.level = info/rootLogger.level = warn/' "$H_KAFKA_DIR/log4j2.properties" >"$d/log4j2.properties"
 }
 
+# Starts node id with the harness's own launcher (h_kafka_launch), smaller heaps; brokers are waited for.
 cluster_launch() { # id
 	local d
 	d=$(cluster_node_dir "$1")
-	# shellcheck disable=SC2086
-	java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-		-Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$H_BUILD/kafka/lib/*" \
-		kafka.Kafka "$d/server.properties" >>"$d/server.log" 2>&1 </dev/null &
-	echo $! >"$d/pid"
-	T_BG_PIDS="$T_BG_PIDS $!"
+	H_KAFKA_DIR=$d H_KAFKA_JVM_OPTS="-Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1" h_kafka_launch
+	T_BG_PIDS="$T_BG_PIDS $(cat "$d/pid")"
 	[ "$1" = 100 ] && return 0
-	t_wait_until 90 h_kafka_up_or_gone "${CL_PORT[$1]}" "$!" && h_port_open "${CL_PORT[$1]}" ||
-		{ tail -n 30 "$d/server.log"; t_fail "broker $1 did not start"; }
+	t_wait_until 90 h_kafka_up_or_gone "${CL_PORT[$1]}" "$(cat "$d/pid")" && h_port_open "${CL_PORT[$1]}" ||
+		{ tail -n 30 "$d/broker.log"; t_fail "broker $1 did not start"; }
 }
 
 cluster_pid() { cat "$(cluster_node_dir "$1")/pid"; }
@@ -93,7 +90,7 @@ cluster_start() {
 			>"$(cluster_node_dir $n)/format.log" 2>&1 || { cat "$(cluster_node_dir $n)/format.log"; t_fail "format node $n"; }
 	done
 	cluster_launch 100
-	h_wait_port "$CL_CPORT" 60 || { tail -n 30 "$(cluster_node_dir 100)/server.log"; t_fail "controller did not start"; }
+	h_wait_port "$CL_CPORT" 60 || { tail -n 30 "$(cluster_node_dir 100)/broker.log"; t_fail "controller did not start"; }
 	for n in 1 2 3; do cluster_launch "$n"; done
 	CL_BROKERS="127.0.0.1:${CL_PORT[1]},127.0.0.1:${CL_PORT[2]},127.0.0.1:${CL_PORT[3]}"
 	echo "cluster: controller 127.0.0.1:$CL_CPORT, brokers $CL_BROKERS"

@@ -33,8 +33,8 @@ pair_start() {
 		{ cat "$PR_DIR/log"; t_fail "primary did not start"; }
 	pair_sql "$PR_PORT" "CREATE ROLE app LOGIN PASSWORD '$H_APP_PASSWORD'; CREATE ROLE relay LOGIN PASSWORD '$H_APP_PASSWORD'" >/dev/null
 	pair_sql "$PR_PORT" "CREATE DATABASE app OWNER app" >/dev/null
-	(cd / && runuser_or_self env PGPASSWORD=postgres-super-pw "$H_PGBIN/pg_basebackup" -D "$SB_DIR/data" -X stream -R -c fast \
-		-d "host=127.0.0.1 port=$PR_PORT user=postgres application_name=standby1") >"$T_DIR/basebackup.log" 2>&1 ||
+	h_as_pg env PGPASSWORD=postgres-super-pw "$H_PGBIN/pg_basebackup" -D "$SB_DIR/data" -X stream -R -c fast \
+		-d "host=127.0.0.1 port=$PR_PORT user=postgres application_name=standby1" >"$T_DIR/basebackup.log" 2>&1 ||
 		{ cat "$T_DIR/basebackup.log"; t_fail "pg_basebackup"; }
 	pair_pg pg_ctl -D "$SB_DIR/data" -o "$(pair_opts "$SB_PORT")" -l "$SB_DIR/log" -w -t 60 start >/dev/null ||
 		{ cat "$SB_DIR/log"; t_fail "standby did not start"; }
@@ -48,8 +48,6 @@ pair_start() {
 	PAIR_OWNER="host=127.0.0.1 port=$PR_PORT dbname=app user=app password=$H_APP_PASSWORD"
 	echo "pair ($mode): primary 127.0.0.1:$PR_PORT, standby 127.0.0.1:$SB_PORT"
 }
-
-runuser_or_self() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 pair_streaming() { # mode
 	local want=async
