@@ -66,7 +66,7 @@ FUZZ_SECONDS ?= 60
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic \
 	$(BUILD)/tests/notifysink $(BUILD)/tests/consumer
 
-.PHONY: all clean check unit integration chaos chaos-short setup deps demo bench bench-long install tools fuzz fuzz-build
+.PHONY: all clean check unit integration chaos chaos-short soak setup deps demo bench bench-long install tools fuzz fuzz-build
 
 all: $(BUILD)/outboxd
 
@@ -160,6 +160,16 @@ chaos-short: all tools
 
 chaos: setup
 	@$(MAKE) --no-print-directory CHAOS_LONG=1 chaos-short
+
+# The soak: the nemesis scenario for 60 minutes at 2,000 events/s, a fault every 2 minutes, one line a minute
+# (NEMESIS_SECONDS, NEMESIS_GAP, NEMESIS_RATE in transactions/s change it). The table is kept in build/soak.txt.
+soak: setup
+	@$(MAKE) --no-print-directory all tools
+	@$(MAKE) --no-print-directory FAULT=1 all
+	@rm -f $(BUILD)/soak.txt
+	@NEMESIS_SOAK=1 NEMESIS_REPORT=$(abspath $(BUILD)/soak.txt) OUTBOXD=$(abspath $(BUILD)/outboxd) \
+		FAULT_OUTBOXD=$(abspath build/fault/outboxd) TOOLS=$(abspath $(BUILD)/tests) tests/run-chaos.sh nemesis; \
+		rc=$$?; cat $(BUILD)/soak.txt 2>/dev/null; exit $$rc
 
 setup:
 	@tests/harness/setup.sh

@@ -26,14 +26,17 @@ c_check_row() { # row-name checker-args...
 }
 
 # Writers in the background until c_writers_stop: pgbench at RATE transactions/s (2 events each, 10 % rolled
-# back), restarted whenever it stops (a PostgreSQL restart ends it).
-c_writers_start() { # rate
+# back), restarted whenever it stops (a PostgreSQL restart ends it). To T_DB, or to the servers of CONNINFO (with
+# several hosts and target_session_attrs=read-write, to whichever is the primary at each restart).
+c_writers_start() { # rate [conninfo]
+	local target
+	if [ -n "${2:-}" ]; then target=("$2"); else target=(-h 127.0.0.1 -p "$PGPORT" -U app "$T_DB"); fi
 	sed "s/@TOPIC@/$T_TOPIC/g" tests/integration/writer.sql >"$T_DIR/writer.sql"
 	rm -f "$T_DIR/writers.stop"
 	(
 		while [ ! -e "$T_DIR/writers.stop" ]; do
-			PGPASSWORD=$H_APP_PASSWORD "$H_PGBIN/pgbench" -n -h 127.0.0.1 -p "$PGPORT" -U app -c 2 -j 2 \
-				-R "$1" -T 2 -f "$T_DIR/writer.sql" "$T_DB" >>"$T_DIR/pgbench.log" 2>&1 || sleep 0.2
+			PGPASSWORD=$H_APP_PASSWORD "$H_PGBIN/pgbench" -n -c 2 -j 2 -R "$1" -T 2 -f "$T_DIR/writer.sql" \
+				"${target[@]}" >>"$T_DIR/pgbench.log" 2>&1 || sleep 0.2
 		done
 	) &
 	C_WRITERS_PID=$!

@@ -80,3 +80,28 @@ pair_stop() {
 		pair_pg pg_ctl -D "$d/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
 	done
 }
+
+# A repeatable failover for the nemesis: the primary SIGKILLed, the standby promoted, the old primary's directory
+# made afresh as a standby of the new one (pg_basebackup; the old data is never started again) on its own port,
+# synchronous again once it streams. PR_* and SB_* swap: they name the current primary and standby.
+pair_failover() {
+	local dir port
+	pair_kill_primary
+	pair_promote
+	pair_sql "$SB_PORT" "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
+	pair_sql "$SB_PORT" "SELECT pg_reload_conf()" >/dev/null
+	dir=$PR_DIR port=$PR_PORT
+	PR_DIR=$SB_DIR PR_PORT=$SB_PORT
+	SB_DIR=$dir SB_PORT=$port
+	rm -rf "$SB_DIR/data"
+	h_as_pg env PGPASSWORD=postgres-super-pw "$H_PGBIN/pg_basebackup" -D "$SB_DIR/data" -X stream -R -c fast \
+		-d "host=127.0.0.1 port=$PR_PORT user=postgres application_name=standby1" >"$T_DIR/basebackup.log" 2>&1 ||
+		{ cat "$T_DIR/basebackup.log"; t_fail "pg_basebackup (rebuild)"; }
+	# The copy carries the primary's postgresql.auto.conf, reset above: the new standby waits for no one.
+	pair_pg pg_ctl -D "$SB_DIR/data" -o "$(pair_opts "$SB_PORT")" -l "$SB_DIR/log" -w -t 60 start >/dev/null ||
+		{ cat "$SB_DIR/log"; t_fail "rebuilt standby did not start"; }
+	t_wait_until 30 pair_streaming async || t_fail "the rebuilt standby is not streaming"
+	pair_sql "$PR_PORT" "ALTER SYSTEM SET synchronous_standby_names = 'standby1'" >/dev/null
+	pair_sql "$PR_PORT" "SELECT pg_reload_conf()" >/dev/null
+	t_wait_until 30 pair_streaming sync || t_fail "the rebuilt standby is not synchronous"
+}
