@@ -3,7 +3,9 @@
 #   1. backlog drain: BENCH_EVENTS (default 1,000,000) committed 1 KB events over 1,000 keys, time for outboxd to
 #      publish and mark them all; and the same with relay.on_sent = "delete";
 #   2. the SQL ceiling: outboxd's claim and mark (or delete) statements looped inside PostgreSQL
-#      (bench/ceiling.sql) over a table of the same shape and size, no Kafka;
+#      (bench/ceiling.sql) over a table of the same shape and size, no Kafka; the Kafka ceiling: a producer
+#      alone with the relay's settings (bench/kafka_ceiling.c), N events of 1 KB; and for each mode the combined
+#      limit 1 / (1/K + 1/S): on shared cores the two costs add up, so no relay can drain faster than that;
 #   4. growth: the drain at BENCH_SMALL_EVENTS (default 100,000) against workload 1's, and workload 1 again while
 #      another session holds a transaction open (capped at BENCH_LONGTX_CAP_S s, default 240); the small drain
 #      is also run with relay.batches_per_commit = 1, one batch per transaction;
@@ -18,7 +20,7 @@
 # BENCH_DEBEZIUM=0 leaves the peer out. make bench-long sets BENCH_EVENTS=10000000.
 set -u
 cd "$(dirname "$0")/.."
-: "${OUTBOXD:?}" "${LATENCY:?}"
+: "${OUTBOXD:?}" "${LATENCY:?}" "${KAFKA_CEILING:?}"
 N=${BENCH_EVENTS:-1000000}
 SMALL=${BENCH_SMALL_EVENTS:-100000}
 export H_BUILD=${H_BUILD:-$PWD/build}
@@ -112,10 +114,17 @@ bench_t0=$(now_ms)
 fill outbox "$SMALL"
 drain "$conf" "$H_TMP/relay-warmup.log" 3600
 
+# 2. Kafka alone, on the warmed broker.
+kc=$("$KAFKA_CEILING" "$H_KAFKA_BROKERS" bench-kafka-ceiling "$N") || { echo "bench: $kc" >&2; exit 1; }
+kafka_ceiling_eps=$(echo "$kc" | sed -n 's/.* eps=\([0-9]*\).*/\1/p')
+combined() { awk -v k="$kafka_ceiling_eps" -v s="$1" 'BEGIN { printf "%d", (k && s) ? 1 / (1 / k + 1 / s) : 0 }'; }
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+
 # 1, 2: each ceiling right after its fill, before outboxd's drain leaves a warmer cache than it had.
 ceiling mark
 ceiling_ms=$CEILING_MS
 ceiling_eps=$(eps "$N" "$ceiling_ms")
+combined_limit_eps=$(combined "$ceiling_eps")
 fill outbox "$N"
 drain "$conf" "$H_TMP/relay.log" 3600
 drain_ms=$DRAIN_MS
@@ -124,6 +133,10 @@ ratio=$(awk -v a="$drain_eps" -v b="$ceiling_eps" 'BEGIN { printf "%.2f", b ? a 
 rows="$rows$(row "1. outboxd backlog drain ($N)" "$drain_eps" "$drain_ms")\n"
 rows="$rows$(row "2. SQL ceiling (claim + mark)" "$ceiling_eps" "$ceiling_ms")\n"
 rows="$rows$(row "   outboxd / ceiling" "$ratio" "")\n"
+rows="$rows$(row "2. Kafka ceiling (producer alone)" "$kafka_ceiling_eps" "$(echo "$kc" | sed -n 's/.* ms=\([0-9]*\).*/\1/p')")\n"
+rows="$rows$(row "   combined limit (mark)" "$combined_limit_eps" "")\n"
+combined_ratio=$(ratio_of "$drain_eps" "$combined_limit_eps")
+rows="$rows$(row "   outboxd / combined limit" "$combined_ratio" "")\n"
 
 ceiling delete
 with_relay 'on_sent = "delete";' >"$H_TMP/delete.conf"
@@ -132,7 +145,9 @@ drain "$H_TMP/delete.conf" "$H_TMP/relay-delete.log" 3600
 d=$(eps "$N" "$CEILING_MS")
 rows="$rows$(row "1. drain, on_sent = delete" "$(eps "$N" "$DRAIN_MS")" "$DRAIN_MS")\n"
 rows="$rows$(row "2. SQL ceiling (claim + delete)" "$d" "$CEILING_MS")\n"
-rows="$rows$(row "   outboxd / ceiling" "$(awk -v a="$(eps "$N" "$DRAIN_MS")" -v b="$d" 'BEGIN { printf "%.2f", a / b }')" "")\n"
+rows="$rows$(row "   outboxd / ceiling" "$(ratio_of "$(eps "$N" "$DRAIN_MS")" "$d")" "")\n"
+rows="$rows$(row "   combined limit (delete)" "$(combined "$d")" "")\n"
+rows="$rows$(row "   outboxd / combined limit" "$(ratio_of "$(eps "$N" "$DRAIN_MS")" "$(combined "$d")")" "")\n"
 
 # 4. growth: a smaller backlog, then the full one while a transaction in the same database stays open, so that
 # no row version the relay leaves behind can be removed (the xmin horizon is per database). It reads, as pg_dump or
@@ -304,4 +319,4 @@ if [ "$dbz_drain" != na ]; then
 	printf '%-40s %s\n' "   outboxd / Debezium" "drain $(awk -v a="$drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }'), p50 $(awk -v a="$p50" -v b="$dbz_p50" 'BEGIN { printf "%.2f", b ? a / b : 0 }'), RSS $(awk -v a="$peak" -v b="$dbz_rss" 'BEGIN { printf "%.3f", b ? a / b : 0 }')"
 fi
 echo "bench: took $((($(now_ms) - bench_t0) / 1000)) s after start-up"
-echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"
+echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio kafka_ceiling_eps=$kafka_ceiling_eps combined_limit_eps=$combined_limit_eps combined_ratio=$combined_ratio p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"

@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "fault.h"
+#include "kafka_defaults.h"
 #include "log.h"
 #include "message.h"
 
@@ -176,25 +177,12 @@ static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, 
 /* outboxd's producer settings, then the operator's. A new conf the caller owns, or NULL. */
 static rd_kafka_conf_t *build_conf(const struct config *cfg, char *errbuf, size_t errsize)
 {
-	static const char *const defaults[][2] = {
-		{ "client.id", "outboxd" },
-		{ "enable.idempotence", "true" },
-		{ "acks", "all" },
-		{ "message.timeout.ms", "0" },
-		/* Keys land on the partitions a Java producer (Debezium, Kafka Connect) would choose. */
-		{ "partitioner", "murmur2_random" },
-		{ "linger.ms", "5" },
-		/* librdkafka's default queue is 1 GiB; one batch in flight needs far less, and RSS follows it. */
-		{ "queue.buffering.max.kbytes", "16384" },
-		{ "socket.keepalive.enable", "true" },
-		{ "topic.metadata.propagation.max.ms", "10000" },
-	};
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
 	if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, 0, errbuf, errsize) < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if (conf_set(conf, defaults[i][0], defaults[i][1], cfg, 0, 0, errbuf, errsize) < 0)
+	for (size_t i = 0; i < kafka_defaults_n; i++) {
+		if (conf_set(conf, kafka_defaults[i].name, kafka_defaults[i].value, cfg, 0, 0, errbuf, errsize) < 0)
 			goto fail;
 	}
 	for (int i = 0; i < cfg->n_kafka_props; i++) {

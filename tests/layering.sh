@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 floor_of() {
 	case "$1" in
-	version | clock | log | fault | backoff | message | batch | schema | signals | service | cli) echo 0 ;;
+	version | clock | log | fault | kafka_defaults | backoff | message | batch | schema | signals | service | cli) echo 0 ;;
 	config | config_*) echo 1 ;;
 	pg | pg_* | kafka) echo 2 ;;
 	owner | stats | metrics | delivery) echo 3 ;;
