@@ -18,6 +18,7 @@ struct delivery {
 	int64_t deadline_ms;     /* when the batch in Kafka is given up */
 	void (*tick)(void *arg); /* called at least every 100 ms while waiting */
 	void *tick_arg;
+	char retry_reason[256];  /* why the last settled batch left rows to retry; "" when it left none */
 };
 
 /* Hands b to Kafka: rows larger than max_row_bytes (never fetched) fail first, the rest are produced under
@@ -29,7 +30,8 @@ void delivery_publish(struct delivery *d, struct batch *b, long long max_row_byt
 void delivery_await(struct delivery *d, struct batch *b);
 
 /* Collects b's reports and settles every row: suspects tried alone, dead-letter copies, held-back keys; logs
- * what failed. Returns how many rows were acknowledged. */
+ * each failed row, and keeps in retry_reason why rows are left to retry (the caller logs that once per outage).
+ * Returns how many rows were acknowledged. */
 int delivery_settle(struct delivery *d, struct batch *b);
 
 #endif

@@ -77,7 +77,7 @@ static void dead_letter(struct delivery *d, struct batch *b, int64_t deadline)
 	await_until(d, b, deadline);
 }
 
-static void log_outcome(const struct batch *b, int held)
+static void log_outcome(struct delivery *d, const struct batch *b, int held)
 {
 	int acked = batch_count(b, ROW_ACKED), retried = batch_undelivered(b);
 
@@ -87,16 +87,15 @@ static void log_outcome(const struct batch *b, int held)
 			log_warn("row failed", "id=%lld event_id=%s reason=%s", (long long)row->id, row->event_id,
 				 log_q(row->reason));
 	}
-	if (retried > 0) {
-		const char *reason = "";
-		for (int i = 0; i < b->n && !*reason; i++) {
-			if (b->rows[i].state == ROW_RETRY || b->rows[i].state == ROW_HELD)
-				reason = b->rows[i].reason;
-		}
-		log_warn("batch not fully delivered, will retry", "rows=%d acked=%d retry=%d held_back=%d reason=%s", b->n,
-			 acked, retried, held, log_q(reason));
+	d->retry_reason[0] = '\0';
+	for (int i = 0; i < b->n && retried > 0 && d->retry_reason[0] == '\0'; i++) {
+		if (b->rows[i].state == ROW_RETRY || b->rows[i].state == ROW_HELD)
+			snprintf(d->retry_reason, sizeof(d->retry_reason), "%s", b->rows[i].reason);
 	}
-	log_debug("batch", "rows=%d acked=%d", b->n, acked);
+	if (retried > 0 && d->retry_reason[0] == '\0')
+		snprintf(d->retry_reason, sizeof(d->retry_reason), "no reason given");
+	log_debug("batch", "rows=%d acked=%d retry=%d held_back=%d reason=%s", b->n, acked, retried, held,
+		  log_q(d->retry_reason));
 }
 
 int delivery_settle(struct delivery *d, struct batch *b)
@@ -107,6 +106,6 @@ int delivery_settle(struct delivery *d, struct batch *b)
 	isolate_size_failures(d, b, clock_now_ms() + d->cfg->delivery_timeout_ms);
 	dead_letter(d, b, clock_now_ms() + d->cfg->delivery_timeout_ms);
 	held = batch_hold_back_keys(b);
-	log_outcome(b, held);
+	log_outcome(d, b, held);
 	return batch_count(b, ROW_ACKED);
 }

@@ -354,7 +354,12 @@ static int relay_chain(struct relay *r)
 		goto pg_failed; /* an unknown COMMIT outcome is treated as "not marked": the rows are re-sent */
 	count_commit(r, 1);
 	fault_point("after_commit");
-	return batch_undelivered(b) > 0 ? -1 : rows;
+	if (batch_undelivered(b) > 0) {
+		/* A broker away or a full log directory fails batch after batch alike: logged once per outage. */
+		outage_log(r, "batch not fully delivered, will retry", r->delivery.retry_reason);
+		return -1;
+	}
+	return rows;
 pg_failed:
 	count_commit(r, 0);
 	outage_log(r, "PostgreSQL error, will retry", r->err);

@@ -25,14 +25,15 @@ if [ -n "${NEMESIS_SOAK:-}" ]; then
 	# The nemesis in the background of this shell's sampling would lose its variables: sampling runs beside it
 	# in a subshell instead, reading the relays' pids from a file the nemesis keeps current.
 	echo "soak: $SECONDS_ s, writers at $RATE transactions/s (1.8 events each), a fault every $GAP s"
-	nem_soak "$SECONDS_" "$GAP" | tee "$T_DIR/soak.table"
+	nem_soak "$SECONDS_" "$GAP" >"$T_DIR/soak.table" # not in a pipeline: its subshell would keep the role swaps
+	cat "$T_DIR/soak.table"
 else
 	nem_run "$SECONDS_" "$GAP"
 fi
 nem_finish >"$T_DIR/finish.out" # not in a pipeline: it waits for the relays' supervisors, children of this shell
 cat "$T_DIR/finish.out"
 rc=0
-c_check_row "nemesis-$SECONDS_"s --epoch-header outboxd-epoch --max-dup 200000 --max-stale 2000 >"$T_DIR/check.out" || rc=$?
+c_check_row "nemesis-$SECONDS_"s --table nemesis_checked --epoch-header outboxd-epoch --max-dup 200000 --max-stale 2000 >"$T_DIR/check.out" || rc=$?
 cat "$T_DIR/check.out"
 if [ -n "${NEMESIS_REPORT:-}" ]; then
 	{

@@ -206,6 +206,8 @@ h_kafka_try_start() {
 	local dir=$H_TMP/kafka port cport sport cid cp="$H_BUILD/kafka/lib/*"
 	rm -rf "$dir"
 	mkdir -p "$dir/data"
+	# H_KAFKA_LOG_DIR: the log directory elsewhere (a small tmpfs in c_kafka_disk_full), emptied for each attempt.
+	[ -z "${H_KAFKA_LOG_DIR:-}" ] || find "$H_KAFKA_LOG_DIR" -mindepth 1 -delete
 	port=$(h_free_port)
 	cport=$(h_free_port)
 	while [ "$cport" = "$port" ]; do cport=$(h_free_port); done
@@ -225,7 +227,7 @@ ssl.keystore.type=PKCS12
 ssl.keystore.location=$H_TMP/kafka-tls/broker.p12
 ssl.keystore.password=$H_KAFKA_TLS_PW
 ssl.key.password=$H_KAFKA_TLS_PW
-log.dirs=$dir/data
+log.dirs=${H_KAFKA_LOG_DIR:-$dir/data}
 num.partitions=${H_KAFKA_PARTITIONS:-4}
 auto.create.topics.enable=true
 offsets.topic.replication.factor=1

@@ -127,10 +127,24 @@ log: { stats_interval_ms = 10000; };
 CONF
 	done
 	t_install "$T_DIR/r1.conf"
+	nem_ledger
 	for i in 1 2 3; do nem_relay_start "$i"; done
 	NEM_WRITER_CONN="host=127.0.0.1,127.0.0.1 port=$NEM_PG_PORT1,$NEM_PG_PORT2 dbname=app user=app password=$H_APP_PASSWORD target_session_attrs=read-write"
 	c_writers_start "$1" "$NEM_WRITER_CONN"
 	NEM_T0=$(date +%s)
+}
+
+# A ledger of every committed row (a trigger's copy, which retention never purges) and the view the checker reads
+# instead of the outbox: with relay.retention_s (the soak), a purged row would otherwise look like an event Kafka
+# has and the table never did (PHANTOM). A row missing from the outbox was sent: the purge deletes only sent rows.
+nem_ledger() {
+	t_sql "CREATE TABLE nemesis_ledger AS SELECT * FROM outbox WITH NO DATA;
+	  CREATE FUNCTION nemesis_ledger_copy() RETURNS trigger LANGUAGE plpgsql AS
+	    \$\$ BEGIN INSERT INTO nemesis_ledger SELECT NEW.*; RETURN NULL; END \$\$;
+	  CREATE TRIGGER nemesis_ledger AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION nemesis_ledger_copy();
+	  CREATE VIEW nemesis_checked AS SELECT l.id, l.event_id, l.topic, l.key, l.payload, l.headers,
+	    CASE WHEN o.id IS NULL THEN l.created_at ELSE o.sent_at END AS sent_at, o.failed_at
+	    FROM nemesis_ledger l LEFT JOIN outbox o USING (id)" >/dev/null
 }
 
 # Relay i in its namespace, under a supervisor that does what systemd's Restart=on-failure does (after 1 s here,
