@@ -88,12 +88,14 @@ static void log_outcome(struct delivery *d, const struct batch *b, int held)
 				 log_q(row->reason));
 	}
 	d->retry_reason[0] = '\0';
-	for (int i = 0; i < b->n && retried > 0 && d->retry_reason[0] == '\0'; i++) {
-		if (b->rows[i].state == ROW_RETRY || b->rows[i].state == ROW_HELD)
-			snprintf(d->retry_reason, sizeof(d->retry_reason), "%s", b->rows[i].reason);
+	if (retried > 0) {
+		const char *reason = "";
+		for (int i = 0; i < b->n && !*reason; i++) {
+			if (b->rows[i].state == ROW_RETRY || b->rows[i].state == ROW_HELD)
+				reason = b->rows[i].reason;
+		}
+		snprintf(d->retry_reason, sizeof(d->retry_reason), "%s", *reason ? reason : "no reason given");
 	}
-	if (retried > 0 && d->retry_reason[0] == '\0')
-		snprintf(d->retry_reason, sizeof(d->retry_reason), "no reason given");
 	log_debug("batch", "rows=%d acked=%d retry=%d held_back=%d reason=%s", b->n, acked, retried, held,
 		  log_q(d->retry_reason));
 }

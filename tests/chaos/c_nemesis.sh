@@ -10,6 +10,7 @@
 [ -z "${H_KAFKA_MOCK:-}" ] || { echo "skipped: needs the real broker's jars"; exit 0; }
 . tests/harness/cluster.sh
 . tests/harness/pgpair.sh
+. tests/harness/netns.sh
 . tests/harness/nemesis.sh
 h_pgbin
 trap 'c_rc=$?; nem_cleanup; (exit $c_rc); t_cleanup' EXIT

@@ -12,33 +12,21 @@
 # Pass: LOST 0, REORDER 0, STALE only as duplicates and within a batch per fault, DUP within the batches in flight.
 [ "$(id -u)" = 0 ] || { [ "${CI:-}" != true ] && { echo "skipped: network namespaces need root"; exit 0; }; t_fail "needs root"; }
 [ -z "${H_KAFKA_MOCK:-}" ] || { echo "skipped: needs the real broker"; exit 0; }
+. tests/harness/netns.sh
 NS=obx$$ VH=obh$$ VR=obr$$
 KPORT=${H_KAFKA_BROKERS##*:}
 trap 'c_rc=$?; ip netns del "$NS" 2>/dev/null; ip link del "$VH" 2>/dev/null; (exit $c_rc); t_cleanup' EXIT
-ip netns add "$NS"
-ip link add "$VH" type veth peer name "$VR"
-ip link set "$VR" netns "$NS"
-ip addr add 10.231.1.1/24 dev "$VH"
-ip addr add 10.231.2.1/24 dev "$VH"
-ip link set "$VH" up
-ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" ip addr add 10.231.1.2/24 dev "$VR"
-ip netns exec "$NS" ip addr add 10.231.2.2/24 dev "$VR"
-ip netns exec "$NS" ip link set "$VR" up
+netns_make "$NS" "$VH" "$VR" 10.231
 
-proxy() { # [ip netns exec NS] tcpproxy args: started in the background, waited for
-	"$@" >"$T_DIR/proxy.$#.$RANDOM" 2>&1 &
-	T_BG_PIDS="$T_BG_PIDS $!"
-}
 PGP=$(h_free_port)
 KP=$(h_free_port)
-proxy "$TOOLS/tcpproxy" "10.231.1.1:$PGP" "127.0.0.1:$PGPORT" none 1 0
-proxy "$TOOLS/tcpproxy" "10.231.2.1:$KP" "127.0.0.1:$KPORT" none 1 0
-proxy ip netns exec "$NS" "$TOOLS/tcpproxy" "127.0.0.1:$KPORT" "10.231.2.1:$KP" none 1 0
+netns_proxy "$TOOLS/tcpproxy" "10.231.1.1:$PGP" "127.0.0.1:$PGPORT"
+netns_proxy "$TOOLS/tcpproxy" "10.231.2.1:$KP" "127.0.0.1:$KPORT"
+netns_proxy ip netns exec "$NS" "$TOOLS/tcpproxy" "127.0.0.1:$KPORT" "10.231.2.1:$KP"
 sleep 0.5
 
-cut() { ip netns exec "$NS" ip route add blackhole "$1/32"; }      # from r1 to a service address
-heal() { ip netns exec "$NS" ip route del blackhole "$1/32"; }
+cut() { netns_cut "$NS" "$1"; } # from r1 to a service address
+heal() { netns_heal "$NS" "$1"; }
 PG_ADDR=10.231.1.1 KAFKA_ADDR=10.231.2.1
 
 # start_r NAME [in-namespace]: a relay of the current table; r1 goes through the namespace.

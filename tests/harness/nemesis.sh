@@ -1,6 +1,6 @@
 # A randomized nemesis (Jepsen-style) over the production topology, for tests/chaos/c_nemesis.sh (short and long
-# forms) and `make soak`. Sourced after lib.sh, tests/integration/common.sh, tests/chaos/lib.sh, cluster.sh and
-# pgpair.sh.
+# forms) and `make soak`. Sourced after lib.sh, tests/integration/common.sh, tests/chaos/lib.sh, cluster.sh,
+# pgpair.sh and netns.sh.
 #
 # The topology: a three-broker Kafka cluster (replication factor 3, min.insync.replicas 2), a PostgreSQL primary
 # with a synchronous standby, and three relays in key order (relay.ordering = "key", 64 buckets), each in a network
@@ -36,21 +36,10 @@ nem_rand() { NEM_R=$(($1 + RANDOM % ($2 - $1 + 1))); } # lo hi
 
 nem_ns() { echo "obn$$-$1"; }
 
-# Namespace i with its veth pair; the host side carries 10.24i.1.1 (PostgreSQL) and 10.24i.2.1 (Kafka).
+# Namespace i (tests/harness/netns.sh): PostgreSQL at 10.24i.1.1, Kafka at 10.24i.2.1.
 nem_netns() { # i
-	local ns vh vr
-	ns=$(nem_ns "$1") vh=onh$$$1 vr=onr$$$1
-	ip netns add "$ns"
-	NEM_NS+=("$ns")
-	ip link add "$vh" type veth peer name "$vr"
-	ip link set "$vr" netns "$ns"
-	ip addr add "10.24$1.1.1/24" dev "$vh"
-	ip addr add "10.24$1.2.1/24" dev "$vh"
-	ip link set "$vh" up
-	ip netns exec "$ns" ip link set lo up
-	ip netns exec "$ns" ip addr add "10.24$1.1.2/24" dev "$vr"
-	ip netns exec "$ns" ip addr add "10.24$1.2.2/24" dev "$vr"
-	ip netns exec "$ns" ip link set "$vr" up
+	NEM_NS+=("$(nem_ns "$1")")
+	netns_make "$(nem_ns "$1")" "onh$$$1" "onr$$$1" "10.24$1"
 }
 
 # Whatever the test made outside its own processes: relays (children of supervisors that t_cleanup kills),
@@ -80,11 +69,6 @@ nem_sweep() {
 	done
 }
 
-nem_proxy() { # [ip netns exec NS] tcpproxy LISTEN TARGET: forwarding only, in the background
-	"$@" none 1 0 >>"$T_DIR/proxies.log" 2>&1 &
-	T_BG_PIDS="$T_BG_PIDS $!"
-}
-
 nem_start() { # rate [relay settings]
 	local i n pgp1 pgp2
 	nem_sweep
@@ -97,17 +81,17 @@ nem_start() { # rate [relay settings]
 	# Host-side proxies, one per service, on all addresses: every namespace reaches them through its own.
 	NEM_PG_PORT1=$PR_PORT NEM_PG_PORT2=$SB_PORT
 	pgp1=$(h_free_port) pgp2=$(h_free_port)
-	nem_proxy "$TOOLS/tcpproxy" "0.0.0.0:$pgp1" "127.0.0.1:$NEM_PG_PORT1"
-	nem_proxy "$TOOLS/tcpproxy" "0.0.0.0:$pgp2" "127.0.0.1:$NEM_PG_PORT2"
+	netns_proxy "$TOOLS/tcpproxy" "0.0.0.0:$pgp1" "127.0.0.1:$NEM_PG_PORT1"
+	netns_proxy "$TOOLS/tcpproxy" "0.0.0.0:$pgp2" "127.0.0.1:$NEM_PG_PORT2"
 	declare -g -A NEM_KP
 	for n in 1 2 3; do
 		NEM_KP[$n]=$(h_free_port)
-		nem_proxy "$TOOLS/tcpproxy" "0.0.0.0:${NEM_KP[$n]}" "127.0.0.1:${CL_PORT[$n]}"
+		netns_proxy "$TOOLS/tcpproxy" "0.0.0.0:${NEM_KP[$n]}" "127.0.0.1:${CL_PORT[$n]}"
 	done
 	for i in 1 2 3; do
 		nem_netns "$i"
 		for n in 1 2 3; do
-			nem_proxy ip netns exec "$(nem_ns "$i")" "$TOOLS/tcpproxy" "127.0.0.1:${CL_PORT[$n]}" "10.24$i.2.1:${NEM_KP[$n]}"
+			netns_proxy ip netns exec "$(nem_ns "$i")" "$TOOLS/tcpproxy" "127.0.0.1:${CL_PORT[$n]}" "10.24$i.2.1:${NEM_KP[$n]}"
 		done
 	done
 	sleep 0.5
@@ -182,8 +166,8 @@ nem_whole() {
 	cluster_isr_ok "$T_TOPIC" 3 && pair_streaming sync && nem_relays_alive
 }
 
-nem_cut() { ip netns exec "$(nem_ns "$1")" ip route add blackhole "$2/32"; } # i address
-nem_heal() { ip netns exec "$(nem_ns "$1")" ip route del blackhole "$2/32"; }
+nem_cut() { netns_cut "$(nem_ns "$1")" "$2"; } # i address
+nem_heal() { netns_heal "$(nem_ns "$1")" "$2"; }
 
 # One fault: applied, held, healed. Prints what it did.
 # One fault: applied, held, healed; NEM_WHAT says what it was. In this shell, not $(...): it restarts relays

@@ -7,6 +7,7 @@
 #   pair_sql PORT SQL       runs SQL as the superuser on one server
 #   pair_kill_primary       SIGKILL of the primary's postmaster (its children follow); it is never started again
 #   pair_promote            pg_ctl promote on the standby, waiting until it takes writes
+#   pair_failover           both of those, then the old primary rebuilt as the new synchronous standby
 #   pair_stop               stops whatever is left
 
 pair_pg() { h_as_pg "$H_PGBIN/$@"; }
@@ -33,20 +34,27 @@ pair_start() {
 		{ cat "$PR_DIR/log"; t_fail "primary did not start"; }
 	pair_sql "$PR_PORT" "CREATE ROLE app LOGIN PASSWORD '$H_APP_PASSWORD'; CREATE ROLE relay LOGIN PASSWORD '$H_APP_PASSWORD'" >/dev/null
 	pair_sql "$PR_PORT" "CREATE DATABASE app OWNER app" >/dev/null
+	pair_new_standby
+	# Synchronous only once the standby streams: before, every commit (CREATE ROLE above, say) would wait for it.
+	[ "$mode" != sync ] || pair_primary_set "SET synchronous_standby_names = 'standby1'"
+	t_wait_until 30 pair_streaming "$mode" || t_fail "the standby is not streaming ($mode)"
+	PAIR_CONNINFO="host=127.0.0.1,127.0.0.1 port=$PR_PORT,$SB_PORT dbname=app user=relay password=$H_APP_PASSWORD target_session_attrs=read-write"
+	PAIR_OWNER="host=127.0.0.1 port=$PR_PORT dbname=app user=app password=$H_APP_PASSWORD"
+	echo "pair ($mode): primary 127.0.0.1:$PR_PORT, standby 127.0.0.1:$SB_PORT"
+}
+
+# SB_DIR/data made a streaming copy of the primary (pg_basebackup -R) and started on SB_PORT.
+pair_new_standby() {
 	h_as_pg env PGPASSWORD=postgres-super-pw "$H_PGBIN/pg_basebackup" -D "$SB_DIR/data" -X stream -R -c fast \
 		-d "host=127.0.0.1 port=$PR_PORT user=postgres application_name=standby1" >"$T_DIR/basebackup.log" 2>&1 ||
 		{ cat "$T_DIR/basebackup.log"; t_fail "pg_basebackup"; }
 	pair_pg pg_ctl -D "$SB_DIR/data" -o "$(pair_opts "$SB_PORT")" -l "$SB_DIR/log" -w -t 60 start >/dev/null ||
 		{ cat "$SB_DIR/log"; t_fail "standby did not start"; }
-	# Synchronous only once the standby streams: before, every commit (CREATE ROLE above, say) would wait for it.
-	if [ "$mode" = sync ]; then
-		pair_sql "$PR_PORT" "ALTER SYSTEM SET synchronous_standby_names = 'standby1'" >/dev/null
-		pair_sql "$PR_PORT" "SELECT pg_reload_conf()" >/dev/null
-	fi
-	t_wait_until 30 pair_streaming "$mode" || t_fail "the standby is not streaming ($mode)"
-	PAIR_CONNINFO="host=127.0.0.1,127.0.0.1 port=$PR_PORT,$SB_PORT dbname=app user=relay password=$H_APP_PASSWORD target_session_attrs=read-write"
-	PAIR_OWNER="host=127.0.0.1 port=$PR_PORT dbname=app user=app password=$H_APP_PASSWORD"
-	echo "pair ($mode): primary 127.0.0.1:$PR_PORT, standby 127.0.0.1:$SB_PORT"
+}
+
+pair_primary_set() { # "SET name = value" or "RESET name": ALTER SYSTEM on the primary, then reloaded
+	pair_sql "$PR_PORT" "ALTER SYSTEM $1" >/dev/null
+	pair_sql "$PR_PORT" "SELECT pg_reload_conf()" >/dev/null
 }
 
 pair_streaming() { # mode
@@ -88,20 +96,14 @@ pair_failover() {
 	local dir port
 	pair_kill_primary
 	pair_promote
-	pair_sql "$SB_PORT" "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
-	pair_sql "$SB_PORT" "SELECT pg_reload_conf()" >/dev/null
 	dir=$PR_DIR port=$PR_PORT
 	PR_DIR=$SB_DIR PR_PORT=$SB_PORT
 	SB_DIR=$dir SB_PORT=$port
+	# The copy carries the primary's postgresql.auto.conf, reset first: the new standby waits for no one.
+	pair_primary_set "RESET synchronous_standby_names"
 	rm -rf "$SB_DIR/data"
-	h_as_pg env PGPASSWORD=postgres-super-pw "$H_PGBIN/pg_basebackup" -D "$SB_DIR/data" -X stream -R -c fast \
-		-d "host=127.0.0.1 port=$PR_PORT user=postgres application_name=standby1" >"$T_DIR/basebackup.log" 2>&1 ||
-		{ cat "$T_DIR/basebackup.log"; t_fail "pg_basebackup (rebuild)"; }
-	# The copy carries the primary's postgresql.auto.conf, reset above: the new standby waits for no one.
-	pair_pg pg_ctl -D "$SB_DIR/data" -o "$(pair_opts "$SB_PORT")" -l "$SB_DIR/log" -w -t 60 start >/dev/null ||
-		{ cat "$SB_DIR/log"; t_fail "rebuilt standby did not start"; }
+	pair_new_standby
 	t_wait_until 30 pair_streaming async || t_fail "the rebuilt standby is not streaming"
-	pair_sql "$PR_PORT" "ALTER SYSTEM SET synchronous_standby_names = 'standby1'" >/dev/null
-	pair_sql "$PR_PORT" "SELECT pg_reload_conf()" >/dev/null
+	pair_primary_set "SET synchronous_standby_names = 'standby1'"
 	t_wait_until 30 pair_streaming sync || t_fail "the rebuilt standby is not synchronous"
 }
