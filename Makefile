@@ -49,7 +49,7 @@ ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/clock.c src/commands.c src/config.c src/config_print.c src/config_reload.c src/config_scan.c src/delivery.c src/fault.c \
 	src/kafka.c src/kafka_defaults.c src/log.c src/message.c src/metrics.c src/owner.c src/pg.c src/pg_admin.c src/pg_buckets.c \
-	src/pg_claim.c src/pg_floor.c src/pg_mark.c src/pg_schema.c src/pg_session.c src/relay.c src/schema.c \
+	src/pg_claim.c src/pg_floor.c src/pg_mark.c src/pg_progress.c src/pg_schema.c src/pg_session.c src/relay.c src/schema.c \
 	src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))

@@ -67,3 +67,97 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- relay.on_sent = "keep" (schema version 7, src/pg_progress.c): its claim over a window of the progress row, and
+-- per batch one update of that row instead of a write of every delivered row. The table carries the inserting
+-- transaction's id (xid); ceiling_progress mirrors <table>_progress (sql/007_progress.sql says what each column
+-- proves). Run as CALL outboxd_bench_progress(batch) after outboxd_bench_progress_setup() and
+-- outboxd_bench_progress_reset().
+CREATE OR REPLACE PROCEDURE outboxd_bench_progress_setup()
+LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER TABLE ceiling ADD COLUMN IF NOT EXISTS xid xid8;
+    ALTER TABLE ceiling ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+    CREATE INDEX IF NOT EXISTS ceiling_xid_idx ON ceiling (xid);
+    CREATE TABLE IF NOT EXISTS ceiling_progress (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        done pg_snapshot, done_hi bigint NOT NULL DEFAULT 0, done_xid xid8,
+        target pg_snapshot, hi bigint, target_xid xid8,
+        cur bigint NOT NULL DEFAULT 0
+    ) WITH (fillfactor = 50);
+END
+$$;
+
+-- Nothing is delivered yet (done NULL) and no window is open.
+CREATE OR REPLACE PROCEDURE outboxd_bench_progress_reset()
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ceiling_progress;
+    INSERT INTO ceiling_progress DEFAULT VALUES;
+END
+$$;
+
+CREATE OR REPLACE PROCEDURE outboxd_bench_progress(batch int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p record;
+    xip xid8[];
+    ids bigint[];
+    s pg_snapshot;
+    h bigint;
+    x xid8;
+    opened boolean := false;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', false);
+    PERFORM set_config('jit', 'off', false);
+    -- As the relay's session with "keep": a generic plan cannot tell an empty xip list from a long one, nor a
+    -- window of ten rows from a million (measured: it made each claim ten times slower).
+    PERFORM set_config('plan_cache_mode', 'force_custom_plan', false);
+    LOOP
+        SELECT * INTO p FROM ceiling_progress WHERE one FOR UPDATE;
+        xip := ARRAY(SELECT pg_snapshot_xip(p.done));
+        ids := NULL;
+        IF p.target IS NOT NULL THEN
+            SELECT array_agg(id ORDER BY id) INTO ids FROM (
+                SELECT id, event_id, topic, CASE WHEN size <= 1000000 OR octet_length(key) <= 4096 THEN key END,
+                    CASE WHEN size <= 1000000 THEN payload END, CASE WHEN size <= 1000000 THEN headers END,
+                    created_at, attempts, size, claimed
+                FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM
+                    (SELECT *, CASE WHEN size <= 1000000 THEN size::int ELSE 0 END AS bytes FROM
+                        (SELECT t.id, event_id, topic, key, payload, headers, created_at, attempts,
+                            (coalesce(octet_length(key), 0) + coalesce(octet_length(payload), 0)
+                             + coalesce(pg_column_size(headers), 0))::bigint AS size
+                         FROM ((SELECT a.id FROM ceiling a WHERE a.xid = ANY(xip) AND a.id > p.cur
+                                  AND pg_visible_in_snapshot(a.xid, p.target) AND a.sent_at IS NULL
+                                  AND a.failed_at IS NULL ORDER BY a.id LIMIT batch)
+                               UNION ALL
+                               (SELECT a.id FROM ceiling a WHERE a.xid >= pg_snapshot_xmax(p.done)
+                                  AND a.xid < p.done_xid AND a.id > p.cur AND pg_visible_in_snapshot(a.xid, p.target)
+                                  AND a.sent_at IS NULL AND a.failed_at IS NULL ORDER BY a.id LIMIT batch)
+                               UNION ALL
+                               (SELECT b.id FROM ceiling b WHERE b.id > greatest(p.cur, p.done_hi) AND b.id <= p.hi
+                                  AND pg_visible_in_snapshot(b.xid, p.target)
+                                  AND NOT coalesce(pg_visible_in_snapshot(b.xid, p.done), false)
+                                  AND b.xid <> ALL(xip)
+                                  AND NOT coalesce(b.xid >= pg_snapshot_xmax(p.done) AND b.xid < p.done_xid, false)
+                                  AND b.sent_at IS NULL AND b.failed_at IS NULL ORDER BY b.id LIMIT batch)
+                               ORDER BY id LIMIT batch) w JOIN ceiling t ON t.id = w.id) c) s) w
+                WHERE before < 16777216) c;
+        END IF;
+        IF ids IS NULL THEN
+            -- The window is delivered: it becomes done, and the next one is everything visible now, with a
+            -- transaction id taken after that snapshot. A window opened just now and empty: nothing is left.
+            EXIT WHEN opened;
+            opened := true;
+            SELECT pg_current_snapshot(), (SELECT coalesce(max(id), 0) FROM ceiling), pg_current_xact_id() INTO s, h, x;
+            UPDATE ceiling_progress SET done = coalesce(target, done), done_hi = coalesce(hi, done_hi),
+                done_xid = CASE WHEN target IS NULL THEN done_xid ELSE target_xid END,
+                target = s, hi = h, target_xid = x, cur = 0 WHERE one;
+        ELSE
+            opened := false;
+            UPDATE ceiling_progress SET cur = ids[array_length(ids, 1)] WHERE one;
+        END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;

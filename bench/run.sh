@@ -6,6 +6,8 @@
 #      (bench/ceiling.sql) over a table of the same shape and size, no Kafka; the Kafka ceiling: a producer
 #      alone with the relay's settings (bench/kafka_ceiling.c), N events of 1 KB; and for each mode the combined
 #      limit 1 / (1/K + 1/S): on shared cores the two costs add up, so no relay can drain faster than that;
+#      and for relay.on_sent = "keep" its drain, its SQL ceiling (claim and one progress update per batch), the
+#      combined limit and the dead tuples left behind;
 #   4. growth: the drain at BENCH_SMALL_EVENTS (default 100,000) against workload 1's, and workload 1 again while
 #      another session holds a transaction open (capped at BENCH_LONGTX_CAP_S s, default 240); the small drain
 #      is also run with relay.batches_per_commit = 1, one batch per transaction;
@@ -148,6 +150,35 @@ rows="$rows$(row "2. SQL ceiling (claim + delete)" "$d" "$CEILING_MS")\n"
 rows="$rows$(row "   outboxd / ceiling" "$(ratio_of "$(eps "$N" "$DRAIN_MS")" "$d")" "")\n"
 rows="$rows$(row "   combined limit (delete)" "$(combined "$d")" "")\n"
 rows="$rows$(row "   outboxd / combined limit" "$(ratio_of "$(eps "$N" "$DRAIN_MS")" "$(combined "$d")")" "")\n"
+
+# 1, 2: relay.on_sent = "keep" (schema version 7), on a table of its own: a table a "keep" relay has delivered
+# refuses the other modes. Its SQL ceiling is its claim and one progress update per batch (bench/ceiling.sql),
+# with no write of a delivered row; then its drain, and the dead tuples each leaves in its table.
+sql "CALL outboxd_bench_progress_setup()"
+fill ceiling "$N"
+sql "CALL outboxd_bench_progress_reset()"
+t0=$(now_ms)
+sql "CALL outboxd_bench_progress(1000)"
+keep_ceiling_ms=$(($(now_ms) - t0))
+keep_ceiling_eps=$(eps "$N" "$keep_ceiling_ms")
+keep_dead_ceiling=$(sql "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'ceiling'")
+sed 's/^postgres: {/postgres: { table = "kept";/' "$conf" | sed "s/^log:/relay: { on_sent = \"keep\"; };\nlog:/" >"$H_TMP/keep.conf"
+"$OUTBOXD" schema install -c "$H_TMP/keep.conf" >/dev/null
+fill kept "$N"
+# Delivered once the window's cursor reaches the last row (one filling transaction, so no row comes later).
+PENDING_SQL="SELECT coalesce((SELECT cur < (SELECT max(id) FROM kept) FROM kept_progress), true)"
+drain "$H_TMP/keep.conf" "$H_TMP/relay-keep.log" 3600
+PENDING_SQL="SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)"
+keep_drain_eps=$(eps "$N" "$DRAIN_MS")
+keep_combined_eps=$(combined "$keep_ceiling_eps")
+keep_combined_ratio=$(ratio_of "$keep_drain_eps" "$keep_combined_eps")
+rows="$rows$(row "1. drain, on_sent = keep" "$keep_drain_eps" "$DRAIN_MS")\n"
+rows="$rows$(row "2. SQL ceiling (claim + progress)" "$keep_ceiling_eps" "$keep_ceiling_ms")\n"
+rows="$rows$(row "   outboxd / ceiling" "$(ratio_of "$keep_drain_eps" "$keep_ceiling_eps")" "")\n"
+rows="$rows$(row "   combined limit (keep)" "$keep_combined_eps" "")\n"
+rows="$rows$(row "   outboxd / combined limit" "$keep_combined_ratio" "")\n"
+rows="$rows$(row "   dead tuples: ceiling, drained table" "$keep_dead_ceiling $(sql "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'kept'")" "")\n"
+sql "DROP TABLE kept CASCADE" >/dev/null
 
 # 4. growth: a smaller backlog, then the full one while a transaction in the same database stays open, so that
 # no row version the relay leaves behind can be removed (the xmin horizon is per database). It reads, as pg_dump or
@@ -317,6 +348,7 @@ row "5. outboxd peak RSS (kB), all workloads" "$peak" ""
 printf '%-40s %s\n' "8. table MB every 10 s, retention" "$sizes (rows left: $steady_rows)"
 if [ "$dbz_drain" != na ]; then
 	printf '%-40s %s\n' "   outboxd / Debezium" "drain $(awk -v a="$drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }'), p50 $(awk -v a="$p50" -v b="$dbz_p50" 'BEGIN { printf "%.2f", b ? a / b : 0 }'), RSS $(awk -v a="$peak" -v b="$dbz_rss" 'BEGIN { printf "%.3f", b ? a / b : 0 }')"
+	printf '%-40s %s\n' "   outboxd keep / Debezium" "drain $(awk -v a="$keep_drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }')"
 fi
 echo "bench: took $((($(now_ms) - bench_t0) / 1000)) s after start-up"
-echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio kafka_ceiling_eps=$kafka_ceiling_eps combined_limit_eps=$combined_limit_eps combined_ratio=$combined_ratio p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"
+echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio kafka_ceiling_eps=$kafka_ceiling_eps combined_limit_eps=$combined_limit_eps combined_ratio=$combined_ratio keep_drain_eps=$keep_drain_eps keep_combined_ratio=$keep_combined_ratio p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"

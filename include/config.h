@@ -19,7 +19,7 @@ struct kafka_property {
 
 /* The words a mode setting accepts, in the order of its enum (config.c's settings table lists them). */
 enum relay_ordering { ORDERING_KEY, ORDERING_NONE };
-enum relay_on_sent { ON_SENT_MARK, ON_SENT_DELETE };
+enum relay_on_sent { ON_SENT_MARK, ON_SENT_DELETE, ON_SENT_KEEP };
 enum relay_on_error { ON_ERROR_PARK, ON_ERROR_BLOCK_KEY };
 
 struct config {

@@ -21,11 +21,13 @@
 \set table_buckets :table '_buckets'
 \set table_relays :table '_relays'
 \set table_floor :table '_floor'
+\set table_progress :table '_progress'
+\set table_purge_kept :table '_purge_kept'
 
 GRANT USAGE ON SCHEMA :"schema" TO :"role";
 GRANT SELECT (table_name, version) ON :"schema".outboxd_schema TO :"role";
 GRANT SELECT (id, event_id, topic, key, payload, headers, created_at, sent_at, failed_at, attempts, last_error,
-    next_attempt_at) ON :"schema".:"table" TO :"role";
+    next_attempt_at, xid) ON :"schema".:"table" TO :"role";
 -- SELECT ... FOR UPDATE needs UPDATE on a column too; these are the outcome columns it marks.
 GRANT UPDATE (sent_at, failed_at, attempts, last_error, next_attempt_at) ON :"schema".:"table" TO :"role";
 -- Retention: the purge function deletes only rows sent long enough ago; the role gets no DELETE of its own.
@@ -36,3 +38,5 @@ GRANT SELECT, UPDATE (epoch, owner, taken_at) ON :"schema".:"table_buckets" TO :
 GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".:"table_relays" TO :"role";
 -- The claim floor (schema version 6): the relay reads it and raises it.
 GRANT SELECT, UPDATE (floor) ON :"schema".:"table_floor" TO :"role";
+GRANT SELECT, INSERT, UPDATE ON :"schema".:"table_progress" TO :"role";
+GRANT EXECUTE ON FUNCTION :"schema".:"table_purge_kept"(interval, integer) TO :"role";

@@ -63,9 +63,10 @@ const struct setting config_settings[] = {
 	 * is marked failed. */
 	{ "relay", "dead_letter_topic", ST_STRING, OFF(dead_letter_topic), .max_len = 249 },
 	/* "mark": a delivered row gets sent_at and stays for retention_s (replay, audit); "delete": it is deleted
-	 * in the same transaction, which writes far less (bench: the SQL ceiling is about 4 times higher). */
+	 * in the same transaction, which writes far less (bench: the SQL ceiling is about 4 times higher); "keep":
+	 * it is not written at all, the relay's progress is (schema version 7, one relay delivering at a time). */
 	{ "relay", "on_sent", ST_WORD, OFF(on_sent),
-	  .def_int = ON_SENT_MARK, .reload = RL_RESTART, .words = WORDS("mark", "delete") },
+	  .def_int = ON_SENT_MARK, .reload = RL_RESTART, .words = WORDS("mark", "delete", "keep") },
 	/* "key": relays share the table by buckets of keys, so per-key order holds with any number of them;
 	 * "none": every relay claims any row (SKIP LOCKED), for the most parallel throughput without order. */
 	{ "relay", "ordering", ST_WORD, OFF(ordering),

@@ -47,6 +47,7 @@ void pg_disconnect(struct pg *pg)
 	free(pg->qtable);
 	free(pg->qfloor);
 	pg->qschema = pg->qtable = pg->qfloor = NULL;
+	pgi_progress_free(pg);
 	pg->cand_xid[0] = '\0';
 	pg->marking = 0;
 }

@@ -239,18 +239,26 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const st
 	}
 	if (in_flight == NULL && (rc = pgi_exec(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
-	if (in_flight != NULL)
-		id_ranges(pg, in_flight);
-	else
-		strcpy(pg->ids_buf, "{}");
-	params[0] = buckets != NULL ? buckets : pg->ids_buf;
-	params[1] = pg->ids_buf;
-	res = pgi_tuples(pg,
-			 PQexecPrepared(pg->conn, buckets != NULL ? "claim_some" : "claim", buckets != NULL ? 2 : 1, params,
-					NULL, NULL, 1),
-			 "cannot claim rows", &rc, errbuf, errsize);
-	if (res == NULL)
-		return rc;
+	if (pg->cfg->on_sent == ON_SENT_KEEP) {
+		char after[24];
+		if (in_flight != NULL && in_flight->n > 0)
+			snprintf(after, sizeof(after), "%lld", (long long)in_flight->rows[in_flight->n - 1].id);
+		if ((res = pgi_progress_claim(pg, in_flight != NULL ? after : NULL, &rc, errbuf, errsize)) == NULL)
+			return rc; /* PG_OK: a peer is delivering */
+	} else {
+		if (in_flight != NULL)
+			id_ranges(pg, in_flight);
+		else
+			strcpy(pg->ids_buf, "{}");
+		params[0] = buckets != NULL ? buckets : pg->ids_buf;
+		params[1] = pg->ids_buf;
+		res = pgi_tuples(pg,
+				 PQexecPrepared(pg->conn, buckets != NULL ? "claim_some" : "claim", buckets != NULL ? 2 : 1,
+						params, NULL, NULL, 1),
+				 "cannot claim rows", &rc, errbuf, errsize);
+		if (res == NULL)
+			return rc;
+	}
 	b->result = res;
 	b->release = release_result;
 	if (PQntuples(res) > limit) {
@@ -277,6 +285,12 @@ int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
 	PGresult *res;
 	int rc = PG_OK;
 
+	/* A command's session (status) has not checked the table as the relay's has: it names the progress here. */
+	if (pg->cfg->on_sent == ON_SENT_KEEP && pg->qprogress == NULL &&
+	    (pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	if (pg->cfg->on_sent == ON_SENT_KEEP)
+		return pgi_progress_lag(pg, out, errbuf, errsize);
 	pgi_above_floor(pg, above, sizeof(above));
 	snprintf(sql, sizeof(sql),
 		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL%2$s),"

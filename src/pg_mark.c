@@ -49,7 +49,8 @@ int pgi_prepare_marks(struct pg *pg, char *errbuf, size_t errsize)
 			 pg->qtable);
 	if ((rc = pgi_prepare(pg, "mark_retry", sql, 4, errbuf, errsize)) != PG_OK || pg->schema_version < 3)
 		return rc;
-	if ((fn = pgi_qualified(pg, "_purge", errbuf, errsize)) == NULL)
+	/* With "keep" no row is ever marked sent: retention goes by the progress (schema version 7). */
+	if ((fn = pgi_qualified(pg, pg->cfg->on_sent == ON_SENT_KEEP ? "_purge_kept" : "_purge", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
 	snprintf(sql, sizeof(sql), "SELECT %s($1::interval, $2::integer)", fn);
 	free(fn);
@@ -87,16 +88,10 @@ static int exec_prepared(struct pg *pg, const char *stmt, int n, const char *con
 			     errsize);
 }
 
-/* Each outcome in turn, waiting for each statement. */
-static int mark_each(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+static int mark_failed_rows(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
-	char bmin[16], bmax[16];
-	const char *reason = NULL;
 	int rc;
 
-	if (ids_of(pg, b, STATE(ROW_ACKED), NULL) > 0 &&
-	    (rc = exec_prepared(pg, "mark_sent", 1, (const char *[]){ pg->ids_buf }, errbuf, errsize)) != PG_OK)
-		return rc;
 	for (int i = 0; i < b->n; i++) {
 		const struct outbox_row *r = &b->rows[i];
 		char id[24];
@@ -107,6 +102,21 @@ static int mark_each(struct pg *pg, const struct batch *b, char *errbuf, size_t 
 		    PG_OK)
 			return rc;
 	}
+	return PG_OK;
+}
+
+/* Each outcome in turn, waiting for each statement. */
+static int mark_each(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+{
+	char bmin[16], bmax[16];
+	const char *reason = NULL;
+	int rc;
+
+	if (ids_of(pg, b, STATE(ROW_ACKED), NULL) > 0 &&
+	    (rc = exec_prepared(pg, "mark_sent", 1, (const char *[]){ pg->ids_buf }, errbuf, errsize)) != PG_OK)
+		return rc;
+	if ((rc = mark_failed_rows(pg, b, errbuf, errsize)) != PG_OK)
+		return rc;
 	/* Every other row stays unsent; one reason (the first) stands for all, as they almost always share it. */
 	snprintf(bmin, sizeof(bmin), "%d", pg->cfg->backoff_min_ms);
 	snprintf(bmax, sizeof(bmax), "%d", pg->cfg->backoff_max_ms);
@@ -117,8 +127,21 @@ static int mark_each(struct pg *pg, const struct batch *b, char *errbuf, size_t 
 	return PG_OK;
 }
 
+/* With "keep" a delivered row is not written: failed rows are marked, and the progress moves past the batch's
+ * settled rows. */
+static int keep_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
+{
+	int rc, all = batch_count(b, ROW_ACKED) == b->n;
+
+	if (!all && (rc = mark_failed_rows(pg, b, errbuf, errsize)) != PG_OK)
+		return rc;
+	return pgi_progress_save(pg, b, !all, errbuf, errsize);
+}
+
 int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
+	if (pg->cfg->on_sent == ON_SENT_KEEP)
+		return keep_send(pg, b, errbuf, errsize);
 	if (batch_count(b, ROW_ACKED) < b->n)
 		return mark_each(pg, b, errbuf, errsize);
 	ids_of(pg, b, STATE(ROW_ACKED), NULL);

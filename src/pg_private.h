@@ -10,6 +10,10 @@
 #include "pg.h"
 #include "pg_claim.h"
 
+/* relay.on_sent = "keep": the window's values as keep_lock returns them (NULL: SQL NULL), then the next window's:
+ * the statement's snapshot, its highest visible id and the transaction id taken after it. */
+enum { WIN_DONE, WIN_DONE_HI, WIN_DONE_XID, WIN_TARGET, WIN_HI, WIN_CUR, WIN_NOW, WIN_VALUES = WIN_NOW + 3 };
+
 struct pg {
 	const struct config *cfg;
 	const char *conninfo; /* the relay's, or the owner's for schema changes */
@@ -27,6 +31,11 @@ struct pg {
 	 * cand_xid "": none waiting. */
 	char *qfloor; /* quoted <table>_floor, NULL below version 6 */
 	char cand_xid[24], cand_floor[24], cand_gen[24];
+	/* relay.on_sent = "keep" (schema version 7): the progress table, and the window this transaction read from
+	 * it (win_open 0: a peer holds it). */
+	char *qprogress;
+	char *win[WIN_VALUES];
+	int win_open;
 };
 
 /* pg.c: results and errors. Each sets errbuf to "what: libpq's first line" on failure and returns (or sets *rc
@@ -60,6 +69,21 @@ int pgi_drain_results(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_claims(struct pg *pg, char *errbuf, size_t errsize); /* pg_claim.c */
 int pgi_prepare_marks(struct pg *pg, char *errbuf, size_t errsize);  /* pg_mark.c: mark and purge */
 int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor.c */
+/* pg_progress.c, relay.on_sent = "keep" (schema version 7). check: the table fits the mode, and a table in that
+ * mode refuses the others (sets qprogress); prepare: its statements; claim: with after NULL, begins the
+ * transaction's window (locking the progress row: NULL and rc PG_OK when a peer holds it) and claims from its
+ * cursor, opening the next window when this one is delivered; otherwise claims the rows after id after, in the
+ * same window. The caller PQclears the result. save: moves the cursor past the batch's leading settled rows,
+ * waiting for the statement or leaving it to pgi_drain_results. free: forgets qprogress and the window. */
+int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
+int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
+PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
+int pgi_progress_save(struct pg *pg, const struct batch *b, int wait, char *errbuf, size_t errsize);
+int pgi_progress_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize);
+void pgi_progress_free(struct pg *pg);
+/* PG_ERR_SCHEMA, saying so, when the table (at version) is delivered with "keep": what (a command) cannot run. */
+int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbuf, size_t errsize);
+
 /* pg_buckets.c: pg->nbuckets from <table>_buckets, with ordering by key. */
 int pgi_count_buckets(struct pg *pg, char *errbuf, size_t errsize);
 

@@ -66,6 +66,8 @@ static int prepare_statements(struct pg *pg, char *errbuf, size_t errsize)
 
 	if ((rc = pgi_prepare_claims(pg, errbuf, errsize)) != PG_OK || (rc = pgi_prepare_marks(pg, errbuf, errsize)) != PG_OK)
 		return rc;
+	if (pg->cfg->on_sent == ON_SENT_KEEP)
+		return pgi_prepare_progress(pg, errbuf, errsize);
 	return pg->qfloor != NULL ? pgi_prepare_floor(pg, errbuf, errsize) : PG_OK;
 }
 
@@ -95,9 +97,16 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 			 pg->qtable, pg->schema_version);
 		return PG_ERR_SCHEMA;
 	}
+	if (pg->cfg->on_sent == ON_SENT_KEEP && pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY) {
+		snprintf(errbuf, errsize, "relay.on_sent = \"keep\" does not support relay.on_permanent_error = \"block_key\" yet");
+		return PG_ERR_SCHEMA;
+	}
 	if (pg->cfg->on_sent == ON_SENT_DELETE && (rc = check_delete_privilege(pg, errbuf, errsize)) != PG_OK)
 		return rc;
-	if (pg->schema_version >= 6 && (pg->qfloor = pgi_qualified(pg, "_floor", errbuf, errsize)) == NULL)
+	if ((rc = pgi_progress_check(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	/* With "keep" nothing is ever marked sent, so the floor could not rise: the window takes its place. */
+	if (pg->schema_version >= 6 && pg->cfg->on_sent != ON_SENT_KEEP && (pg->qfloor = pgi_qualified(pg, "_floor", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
 	if ((rc = pgi_count_buckets(pg, errbuf, errsize)) != PG_OK)
 		return rc;
@@ -109,10 +118,14 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 	 * The costs that makes (any unavoidable seq scan costs 1e10) would set off JIT compilation of every
 	 * statement (measured: 60 ms each), so JIT is off: these statements are all short. outboxd.relay tells the
 	 * floor's reset trigger (schema version 6) that this session's updates never make a row pending again. */
+	/* With "keep" the claim's parameters are a window's bounds and snapshots: a plan made for one window (an
+	 * empty xip list, ten rows) is wrong for the next (a long list, a million rows), so each is planned anew
+	 * (spike: a generic plan made the claim ten times slower). */
 	snprintf(sql, sizeof(sql),
 		 "SET synchronous_commit = off; SET enable_seqscan = off; SET enable_bitmapscan = off; SET jit = off;"
-		 " SET outboxd.relay = on;"
+		 " SET outboxd.relay = on;%s"
 		 " SET idle_in_transaction_session_timeout = %d; SET lock_timeout = 10000",
+		 pg->cfg->on_sent == ON_SENT_KEEP ? " SET plan_cache_mode = force_custom_plan;" : "",
 		 pg->cfg->delivery_timeout_ms * 2 + 10000);
 	if ((rc = pgi_exec(pg, sql, "cannot set up the session", errbuf, errsize)) != PG_OK)
 		return rc;

@@ -522,7 +522,7 @@ static int relay_start(struct relay *r)
 
 	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->next = batch_new(r->cfg->batch_size)) == NULL ||
 	    (r->pg = pg_new(r->cfg)) == NULL ||
-	    (r->cfg->ordering == ORDERING_KEY && (r->owner = owner_new(r->cfg)) == NULL)) {
+	    (r->cfg->ordering == ORDERING_KEY && r->cfg->on_sent != ON_SENT_KEEP && (r->owner = owner_new(r->cfg)) == NULL)) {
 		log_error("out of memory", NULL);
 		return EX_OSERR;
 	}
@@ -572,8 +572,9 @@ int relay_run(struct config *cfg)
 	rc = relay_start(&r);
 	if (rc == 0) {
 		service_ready();
-		log_info("relaying", "schema=%s table=%s batch_size=%d ordering=%s", log_q(cfg->pg_schema),
-			 log_q(cfg->pg_table), cfg->batch_size, config_word(cfg, "relay.ordering"));
+		log_info("relaying", "schema=%s table=%s batch_size=%d ordering=%s on_sent=%s", log_q(cfg->pg_schema),
+			 log_q(cfg->pg_table), cfg->batch_size, config_word(cfg, "relay.ordering"),
+			 config_word(cfg, "relay.on_sent"));
 		relay_loop(&r);
 		service_stopping();
 		log_info("stopping", "published_total=%lld failed_total=%lld", r.stats.published_total,

@@ -8,7 +8,7 @@ c_times() { if [ -n "${CHAOS_LONG:-}" ]; then echo "$2"; else echo "$1"; fi; }
 # Runs the checker and records a table row "scenario events LOST DUP REORDER STALE PHANTOM UNDRAINED result"
 # (STALE is "-" unless the scenario passes --epoch-header).
 c_check_row() { # row-name checker-args...
-	local row=$1 out rc=0
+	local row=$1${T_ON_SENT:+@$T_ON_SENT} out rc=0
 	shift
 	out=$(t_check "$@") || rc=$?
 	echo "$out"
@@ -57,8 +57,7 @@ c_backlog() { # rows keys [key-prefix]
 
 # Waits until nothing is pending, up to N seconds; fails otherwise.
 c_drained_within() {
-	t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL" 0 "$1" ||
-		t_fail "not drained within $1 s: $(t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL") pending"
+	t_wait_sql "$(t_pending_sql)" 0 "$1" || t_fail "not drained within $1 s: $(t_sql "$(t_pending_sql)") pending"
 }
 
 # librdkafka's mock cluster in a process of its own, controlled through a FIFO: c_mock_cmd "down", "up",

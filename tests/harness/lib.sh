@@ -108,7 +108,8 @@ harness_start_pg() {
 		{ cat "$H_TMP/initdb.log" >&2; h_die "initdb failed"; }
 	PGPORT=$(h_free_port)
 	local opts="-p $PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${H_PG_FSYNC:-off}"
-	opts="$opts -c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB"
+	# Prepared transactions: t_keep proves that a row of one is delivered once it is committed.
+	opts="$opts -c full_page_writes=off -c max_connections=100 -c shared_buffers=128MB -c max_prepared_transactions=10"
 	# TLS is on, so tests can connect with sslmode=verify-full; plain connections still work (sslmode=prefer).
 	opts="$opts -c ssl=on -c ssl_cert_file=$H_TLS_DIR/server.crt -c ssl_key_file=$H_TLS_DIR/server.key"
 	opts="$opts ${H_PG_EXTRA_OPTS:-}"

@@ -34,13 +34,19 @@ t_db() {
 	T_CONNINFO="host=127.0.0.1 port=$PGPORT dbname=$db user=app password=$H_APP_PASSWORD"
 }
 
+# T_ON_SENT=keep runs a test (the chaos suite's second pass) with relay.on_sent = "keep": every config says so
+# and the checker reads the progress row (--kept) to know what was delivered.
+T_ON_SENT=${T_ON_SENT:-}
+
 # Writes a config file: t_conf FILE [extra relay settings] [extra log settings]. The relay connects as the
 # least-privileged role "relay"; schema install and grant as the owner, app (sql/grant_relay.sql).
 t_conf() {
+	local mode=
+	[ -z "$T_ON_SENT" ] || mode="on_sent = \"$T_ON_SENT\"; "
 	cat >"$1" <<CONF
 postgres: { conninfo = "${T_CONNINFO/user=app /user=relay }"; owner_conninfo = "$T_CONNINFO"; };
 kafka: { brokers = "$H_KAFKA_BROKERS"; };
-relay: { ${2:-} };
+relay: { $mode${2:-} };
 log: { stats_interval_ms = 1000; ${3:-} };
 CONF
 }
@@ -83,7 +89,20 @@ t_wait_log() { t_wait_until "$3" grep -q -- "$2" "$1" 2>/dev/null; } # file patt
 t_sql_is() { [ "$(t_sql "$1")" = "$2" ]; } # sql expected
 t_wait_sql() { t_wait_until "$3" t_sql_is "$1" "$2"; } # sql expected seconds
 
-t_check() { "$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$H_KAFKA_BROKERS" --topic "$T_TOPIC" "$@"; }
+t_check() {
+	"$TOOLS/checker" --pg "$T_CONNINFO" --brokers "$H_KAFKA_BROKERS" --topic "$T_TOPIC" ${T_ON_SENT:+--kept} "$@"
+}
+
+# Rows not delivered yet (and not failed): by sent_at, or with "keep" by the progress row (see checker --kept).
+t_pending_sql() {
+	if [ "$T_ON_SENT" = keep ]; then
+		echo "SELECT count(*) FROM outbox o WHERE o.failed_at IS NULL AND o.sent_at IS NULL AND NOT EXISTS (SELECT 1
+		      FROM outbox_progress p WHERE coalesce(pg_visible_in_snapshot(coalesce(o.xid, '3'), p.done), false)
+		      OR (pg_visible_in_snapshot(coalesce(o.xid, '3'), p.target) AND o.id <= p.cur))"
+	else
+		echo "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+	fi
+}
 
 t_expect_eq() { [ "$1" = "$2" ] || t_fail "$3: expected '$2', got '$1'"; }
 

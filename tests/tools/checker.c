@@ -7,6 +7,7 @@
  *   FAILED     rows marked failed (compared with --expect-failed)
  *   (--no-order: REORDER is counted but does not fail the check, for relay.ordering = "none")
  *   (--cloudevents: the ce_ headers and content-type are not compared; see t_cloudevents)
+ *   (--kept: relay.on_sent = "keep"; "sent" is what the table's progress row says was delivered)
  *   (--max-phantom N: PHANTOM up to N passes: rows an asynchronous failover took from the table after they
  *    were delivered, counted by the scenario itself; see c_pg_failover)
  *   STALE      (with --epoch-header) deliveries of a key whose ownership epoch is lower than one already
@@ -54,6 +55,11 @@ static struct row **by_event; /* sorted by event_id */
 static const char *opt_pg, *opt_brokers, *opt_schema = "public", *opt_table = "outbox", *opt_header = "id";
 static const char *opt_epoch_header;
 static int opt_no_order; /* relay.ordering = "none": count REORDER, do not fail on it */
+/* relay.on_sent = "keep": no row is ever marked sent. A row counts as sent (for UNDRAINED and LOST_SENT) when the
+ * relay's progress says it was delivered: its transaction is visible in done, or in the window up to the cursor.
+ * That only decides when to start reading and which losses are critical; LOST is still what Kafka lacks. */
+static char *sent_expr = "o.sent_at IS NOT NULL";
+static int opt_kept;
 static int opt_cloudevents; /* --cloudevents: ce_ headers and content-type are the relay's, not compared */
 static int opt_max_stale;
 static int opt_max_phantom; /* --max-phantom: events a failover lost from the table after they were delivered */
@@ -83,6 +89,25 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* With --kept, sent_expr for the progress table of the outbox (schema.table_progress). */
+static void kept_expr(PGconn *c)
+{
+	char *s = PQescapeIdentifier(c, opt_schema, strlen(opt_schema)), *t, name[300];
+	size_t n;
+
+	snprintf(name, sizeof(name), "%s_progress", opt_table);
+	t = PQescapeIdentifier(c, name, strlen(name));
+	n = strlen(s) + strlen(t) + 512;
+	sent_expr = malloc(n);
+	snprintf(sent_expr, n,
+		 "(o.sent_at IS NOT NULL OR EXISTS (SELECT 1 FROM %s.%s p WHERE"
+		 " coalesce(pg_visible_in_snapshot(coalesce(o.xid, '3'), p.done), false)"
+		 " OR (pg_visible_in_snapshot(coalesce(o.xid, '3'), p.target) AND o.id <= p.cur)))",
+		 s, t);
+	PQfreemem(s);
+	PQfreemem(t);
+}
+
 static char *qtable(PGconn *c)
 {
 	char *s = PQescapeIdentifier(c, opt_schema, strlen(opt_schema));
@@ -105,10 +130,10 @@ static PGresult *query(PGconn *c, const char *sql, int binary)
 /* Waits until no row is pending, up to --drain-ms. */
 static void wait_drained(PGconn *c, const char *qt)
 {
-	char sql[512];
+	char sql[1536];
 	int64_t until = now_ms() + opt_drain_ms;
 
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE sent_at IS NULL AND failed_at IS NULL", qt);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s o WHERE NOT %s AND o.failed_at IS NULL", qt, sent_expr);
 	for (;;) {
 		PGresult *r = query(c, sql, 0);
 		long long pending = atoll(PQgetvalue(r, 0, 0));
@@ -126,12 +151,12 @@ static int cmp_event(const void *a, const void *b)
 
 static void load_rows(PGconn *c, const char *qt)
 {
-	char sql[1024];
+	char sql[2048];
 	PGresult *r, *h;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT id::text, event_id::text, topic, key, payload, (sent_at IS NOT NULL)::text,"
-		 " (failed_at IS NOT NULL)::text FROM %s o ORDER BY o.id", qt); /* o.id: numeric order, not the text column */
+		 "SELECT id::text, event_id::text, topic, key, payload, (%s)::text,"
+		 " (failed_at IS NOT NULL)::text FROM %s o ORDER BY o.id", sent_expr, qt); /* o.id: numeric order, not the text column */
 	r = query(c, sql, 1);
 	nrows = PQntuples(r);
 	rows = calloc((size_t)nrows + 1, sizeof(*rows));
@@ -472,7 +497,7 @@ static void usage(void)
 {
 	fputs("usage: checker --pg CONNINFO --brokers HOST:PORT --topic T [--topic T...] [--schema S] [--table T]\n"
 	      "               [--header id] [--max-dup N] [--expect-failed N] [--drain-ms N] [--verbose]\n"
-	      "               [--epoch-header NAME] [--max-stale N] [--no-order]\n",
+	      "               [--epoch-header NAME] [--max-stale N] [--no-order] [--kept]\n",
 	      stderr);
 	exit(2);
 }
@@ -485,7 +510,7 @@ static void parse_args(int argc, char **argv)
 		{ "max-dup", 1, NULL, 'd' },	  { "expect-failed", 1, NULL, 'f' }, { "drain-ms", 1, NULL, 'w' },
 		{ "verbose", 0, NULL, 'v' },	  { "epoch-header", 1, NULL, 'e' }, { "no-order", 0, NULL, 'o' },
 		{ "max-stale", 1, NULL, 'S' },	  { "cloudevents", 0, NULL, 'c' },
-		{ "max-phantom", 1, NULL, 'P' },
+		{ "max-phantom", 1, NULL, 'P' },  { "kept", 0, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -507,6 +532,7 @@ static void parse_args(int argc, char **argv)
 		case 'v': opt_verbose = 1; break;
 		case 'e': opt_epoch_header = optarg; break;
 		case 'o': opt_no_order = 1; break;
+		case 'k': opt_kept = 1; break;
 		case 'c': opt_cloudevents = 1; break;
 		case 'S': opt_max_stale = atoi(optarg); break;
 		case 'P': opt_max_phantom = atoi(optarg); break;
@@ -529,10 +555,14 @@ int main(int argc, char **argv)
 	if (PQstatus(pg) != CONNECTION_OK)
 		die("connect", PQerrorMessage(pg));
 	qt = qtable(pg);
+	if (opt_kept)
+		kept_expr(pg);
 	wait_drained(pg, qt);
 	load_rows(pg, qt);
 	PQfinish(pg);
 	free(qt);
+	if (opt_kept)
+		free(sent_expr);
 	consume_all(&c);
 	tally_rows(&c);
 	check_order(&c);

@@ -1,0 +1,330 @@
+/* relay.on_sent = "keep" (schema version 7, sql/007_progress.sql): delivery that never writes a delivered row.
+ * The relay's progress is one row, <table>_progress, read and locked at the start of each transaction and
+ * updated once per batch: a window of rows (visible in the snapshot target, not in done) delivered in id order
+ * up to cur. Locking that row is also the leadership: one relay delivers at a time, in id order, so per-key
+ * order holds; the others find it locked and stand by. README: "Delivery without rewriting rows". */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_private.h"
+
+/* A row written before version 7 has no xid: it counts as committed before any snapshot the relay takes (3 is
+ * the first normal transaction id). */
+#define XID_OF "coalesce(%1$s.xid, '3'::xid8)"
+
+/* Parameters of the claim: $1 the cursor, $2 done, $3 done_hi, $4 done_xid, $5 target, $6 hi. */
+#define CLAIM_PARAMS 6
+
+/* The window's rows after the cursor, in id order, all visible in target:
+ *  (a) those of transactions that had their id when done was taken but were not visible in it: the ones it
+ *      lists as running (xip), and those from its xmax up to done_xid, the relay's own transaction id taken after
+ *      done (a snapshot's xmax is the last finished id + 1, so a transaction that took its id later and still
+ *      runs is in neither list nor range of the snapshot itself); both found through the xid index;
+ *  (b) every other: its transaction took its id after done_xid, so after done, and drew its row ids after that
+ *      (<table>_xid_first): they are above done_hi, which bounds the walk of the primary key.
+ * done NULL: nothing delivered yet, (b) is every row. Rows marked sent or failed (by a relay in "mark" mode
+ * before the switch, or failed here) are never in a window; the filter sits inside each branch so that a run of
+ * them cannot end a window early. */
+static void window_ids(const struct pg *pg, char *out, size_t size)
+{
+	char xb[64];
+
+	snprintf(xb, sizeof(xb), XID_OF, "b");
+	snprintf(out, size,
+		 "SELECT id FROM ("
+		 " (SELECT a.id FROM %1$s a, x WHERE a.xid = ANY(x.xip) AND a.id > $1::bigint"
+		 "   AND pg_visible_in_snapshot(a.xid, $5::pg_snapshot) AND a.sent_at IS NULL AND a.failed_at IS NULL"
+		 "   ORDER BY a.id LIMIT %2$d)"
+		 " UNION ALL (SELECT a.id FROM %1$s a WHERE a.xid >= pg_snapshot_xmax($2::pg_snapshot) AND a.xid < $4::xid8"
+		 "   AND a.id > $1::bigint AND pg_visible_in_snapshot(a.xid, $5::pg_snapshot)"
+		 "   AND a.sent_at IS NULL AND a.failed_at IS NULL ORDER BY a.id LIMIT %2$d)"
+		 " UNION ALL (SELECT b.id FROM %1$s b, x WHERE b.id > greatest($1::bigint, $3::bigint) AND b.id <= $6::bigint"
+		 "   AND pg_visible_in_snapshot(%3$s, $5::pg_snapshot)"
+		 "   AND NOT coalesce(pg_visible_in_snapshot(%3$s, $2::pg_snapshot), false) AND %3$s <> ALL(x.xip)"
+		 "   AND NOT coalesce(%3$s >= pg_snapshot_xmax($2::pg_snapshot) AND %3$s < $4::xid8, false)"
+		 "   AND b.sent_at IS NULL AND b.failed_at IS NULL ORDER BY b.id LIMIT %2$d)) u ORDER BY id LIMIT %2$d",
+		 pg->qtable, pg->claim.rows, xb);
+}
+
+/* The claim of pg_claim.c, over the window's ids: the same columns, row and byte budgets (bucket is -1). */
+static int prepare_claim(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[4608], ids[2048];
+
+	window_ids(pg, ids, sizeof(ids));
+	snprintf(sql, sizeof(sql),
+		 "WITH x AS (SELECT ARRAY(SELECT pg_snapshot_xip($2::pg_snapshot)) AS xip)"
+		 " SELECT id, event_id, topic, CASE WHEN size <= %3$d OR octet_length(key) <= 4096 THEN key END,"
+		 "  CASE WHEN size <= %3$d THEN payload END,"
+		 "  CASE WHEN size <= %3$d THEN headers END, created_at, attempts, size, claimed, -1 AS bucket"
+		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
+		 "  (SELECT *, CASE WHEN size <= %3$d THEN size::int ELSE 0 END AS bytes FROM"
+		 "   (SELECT t.id, t.event_id, t.topic, t.key, t.payload, t.headers, t.created_at, t.attempts,"
+		 "     (coalesce(octet_length(t.key), 0) + coalesce(octet_length(t.payload), 0)"
+		 "      + coalesce(pg_column_size(t.headers), 0))::bigint AS size"
+		 "    FROM (%4$s) w JOIN %1$s t ON t.id = w.id) c) s) w"
+		 " WHERE before < %2$d ORDER BY id",
+		 pg->qtable, pg->claim.bytes, pg->claim.row_bytes, ids);
+	return pgi_prepare(pg, "keep_claim", sql, CLAIM_PARAMS, errbuf, errsize);
+}
+
+/* The columns keep_lock and keep_next return, in this order; keep_lock adds the next window's. */
+#define WINDOW_COLS "done, done_hi, done_xid, target, hi, cur"
+
+int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[1024];
+	int rc;
+
+	/* SKIP LOCKED: a peer holding it is delivering; this relay stands by. Also, for a window opened in this
+	 * transaction: the snapshot of this statement with its highest visible id, and the transaction id that
+	 * locking takes, which is assigned after that snapshot was. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT " WINDOW_COLS ", pg_current_snapshot(), (SELECT coalesce(max(id), 0) FROM %s), pg_current_xact_id()"
+		 " FROM %s WHERE one FOR UPDATE SKIP LOCKED",
+		 pg->qtable, pg->qprogress);
+	if ((rc = pgi_prepare(pg, "keep_lock", sql, 0, errbuf, errsize)) != PG_OK)
+		return rc;
+	/* The window delivered becomes done; the next is the one keep_lock saw. */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %s SET done = coalesce(target, done), done_hi = coalesce(hi, done_hi),"
+		 " done_xid = CASE WHEN target IS NULL THEN done_xid ELSE target_xid END,"
+		 " target = $1::pg_snapshot, hi = $2::bigint, target_xid = $3::xid8, cur = 0, updated_at = now() WHERE one"
+		 " RETURNING " WINDOW_COLS,
+		 pg->qprogress);
+	if ((rc = pgi_prepare(pg, "keep_next", sql, 3, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "UPDATE %s SET cur = $1::bigint, updated_at = now() WHERE one", pg->qprogress);
+	if ((rc = pgi_prepare(pg, "keep_save", sql, 1, errbuf, errsize)) != PG_OK)
+		return rc;
+	return prepare_claim(pg, errbuf, errsize);
+}
+
+static void window_clear(struct pg *pg)
+{
+	for (int i = 0; i < WIN_VALUES; i++) {
+		free(pg->win[i]);
+		pg->win[i] = NULL;
+	}
+	pg->win_open = 0;
+}
+
+void pgi_progress_free(struct pg *pg)
+{
+	window_clear(pg);
+	free(pg->qprogress);
+	pg->qprogress = NULL;
+}
+
+/* Takes the window from a keep_lock result (one row, or none when a peer holds it), with the next window's
+ * values, or from keep_next's, which has none: that one can be opened once per transaction. */
+static int window_take(struct pg *pg, PGresult *res, char *errbuf, size_t errsize)
+{
+	int n = PQnfields(res) < WIN_VALUES ? PQnfields(res) : WIN_VALUES;
+
+	window_clear(pg);
+	if (PQntuples(res) == 0)
+		return PG_OK;
+	for (int i = 0; i < n; i++) {
+		if (PQgetisnull(res, 0, i))
+			continue;
+		if ((pg->win[i] = strdup(PQgetvalue(res, 0, i))) == NULL) {
+			window_clear(pg);
+			pgi_set_err(errbuf, errsize, "cannot read the progress", "out of memory");
+			return PG_ERR_NOMEM;
+		}
+	}
+	pg->win_open = 1;
+	return PG_OK;
+}
+
+static int window_query(struct pg *pg, const char *stmt, int n, const char *const *params, char *errbuf,
+			size_t errsize)
+{
+	int rc = PG_OK;
+	PGresult *res = pgi_query_prepared(pg, stmt, n, params, "cannot read the progress", &rc, errbuf, errsize);
+
+	if (res == NULL)
+		return rc;
+	rc = window_take(pg, res, errbuf, errsize);
+	PQclear(res);
+	return rc;
+}
+
+static int window_next(struct pg *pg, char *errbuf, size_t errsize)
+{
+	const char *params[3] = { pg->win[WIN_NOW], pg->win[WIN_NOW + 1], pg->win[WIN_NOW + 2] };
+
+	return window_query(pg, "keep_next", 3, params, errbuf, errsize);
+}
+
+static PGresult *claim_after(struct pg *pg, const char *cursor, int *rc, char *errbuf, size_t errsize)
+{
+	const char *params[CLAIM_PARAMS] = { cursor,	     pg->win[WIN_DONE],	  pg->win[WIN_DONE_HI],
+					     pg->win[WIN_DONE_XID], pg->win[WIN_TARGET], pg->win[WIN_HI] };
+
+	return pgi_tuples(pg, PQexecPrepared(pg->conn, "keep_claim", CLAIM_PARAMS, params, NULL, NULL, 1),
+			  "cannot claim rows", rc, errbuf, errsize);
+}
+
+PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize)
+{
+	PGresult *res;
+
+	*rc = PG_OK;
+	if (after != NULL) /* the next batch of a chain: in the window its transaction began with */
+		return claim_after(pg, after, rc, errbuf, errsize);
+	if ((*rc = window_query(pg, "keep_lock", 0, NULL, errbuf, errsize)) != PG_OK)
+		return NULL;
+	if (!pg->win_open)
+		return NULL; /* a peer is delivering: nothing to claim, and no error */
+	if (pg->win[WIN_TARGET] == NULL) { /* the first run: nothing delivered, no window yet */
+		if ((*rc = window_next(pg, errbuf, errsize)) != PG_OK)
+			return NULL;
+		return claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize);
+	}
+	if ((res = claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize)) == NULL || PQntuples(res) > 0)
+		return res;
+	/* This window is delivered. A new one is opened only here, at the start of a transaction: mid-chain, a
+	 * batch still in Kafka belongs to the old one, and saving a cursor for it in the new one would skip rows. */
+	PQclear(res);
+	if ((*rc = window_next(pg, errbuf, errsize)) != PG_OK)
+		return NULL;
+	return claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize);
+}
+
+/* A row the cursor may pass: delivered, or failed for good (and marked so in this transaction). */
+static int settled(const struct outbox_row *r)
+{
+	return r->state == ROW_ACKED || r->state == ROW_FAILED;
+}
+
+int pgi_progress_save(struct pg *pg, const struct batch *b, int wait, char *errbuf, size_t errsize)
+{
+	char cur[24];
+	int i;
+
+	/* The cursor never passes a row that is still to be delivered: it and the rows after it come again. */
+	for (i = 0; i < b->n && settled(&b->rows[i]); i++)
+		;
+	if (i == 0)
+		return PG_OK;
+	snprintf(cur, sizeof(cur), "%lld", (long long)b->rows[i - 1].id);
+	if (wait)
+		return pgi_result_ok(pg, PQexecPrepared(pg->conn, "keep_save", 1, (const char *[]){ cur }, NULL, NULL, 0),
+				     "cannot save the progress", errbuf, errsize);
+	if (!PQsendQueryPrepared(pg->conn, "keep_save", 1, (const char *[]){ cur }, NULL, NULL, 0)) {
+		pgi_set_err(errbuf, errsize, "cannot save the progress", PQerrorMessage(pg->conn));
+		return pgi_rc_of(pg, NULL);
+	}
+	pg->marking = 1;
+	return PG_OK;
+}
+
+/* The identity sequence must hand out ids in the order they are drawn; a cache gives each session its own run. */
+static int check_sequence(struct pg *pg, char *errbuf, size_t errsize)
+{
+	const char *params[1] = { pg->qtable };
+	PGresult *res;
+	int rc = PG_OK;
+
+	if ((res = pgi_query(pg,
+			     "SELECT s.cache_size, pg_get_serial_sequence($1, 'id') FROM pg_sequences s"
+			     " WHERE format('%I.%I', s.schemaname, s.sequencename)::regclass"
+			     "  = pg_get_serial_sequence($1, 'id')::regclass",
+			     1, params, "cannot read the id sequence", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	if (PQntuples(res) == 1 && atoll(PQgetvalue(res, 0, 0)) > 1) {
+		snprintf(errbuf, errsize,
+			 "relay.on_sent = \"keep\" needs ids drawn in order, but sequence %s has CACHE %s"
+			 " (ALTER SEQUENCE %s CACHE 1)",
+			 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		rc = PG_ERR_SCHEMA;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* With "keep": version 7, an uncached sequence, and the progress row, created on the first run. Otherwise: no
+ * progress row, which would mean the table is delivered by "keep" relays and every row would go out twice. */
+int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize)
+{
+	int keep = pg->cfg->on_sent == ON_SENT_KEEP, rc = PG_OK;
+	char sql[512];
+	PGresult *res;
+
+	if (pg->schema_version < 7) {
+		if (!keep)
+			return PG_OK;
+		snprintf(errbuf, errsize,
+			 "table %s is at schema version %d; relay.on_sent = \"keep\" needs version 7 (run: outboxd schema install)",
+			 pg->qtable, pg->schema_version);
+		return PG_ERR_SCHEMA;
+	}
+	if ((pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	if (keep && (rc = check_sequence(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql),
+		 keep ? "INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING RETURNING 1" : "SELECT 1 FROM %s", pg->qprogress);
+	if ((res = pgi_query(pg, sql, 0, NULL, "cannot read the progress", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	if (!keep && PQntuples(res) > 0) {
+		snprintf(errbuf, errsize,
+			 "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress); a relay with \"%s\" would send"
+			 " every row again",
+			 pg->qtable, pg->qprogress, pg->cfg->on_sent == ON_SENT_DELETE ? "delete" : "mark");
+		rc = PG_ERR_SCHEMA;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Pending with "keep": the rows above the window's cursor and above done (stragglers below it are not counted). */
+int pgi_progress_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
+{
+	char sql[1024];
+	PGresult *res;
+	int rc = PG_OK;
+
+	snprintf(sql, sizeof(sql),
+		 "WITH p AS (SELECT greatest(cur, done_hi) AS above FROM %2$s WHERE one)"
+		 " SELECT (SELECT count(*) FROM %1$s, p WHERE id > p.above AND sent_at IS NULL AND failed_at IS NULL),"
+		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s, p"
+		 "  WHERE id > p.above AND sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 1), 0),"
+		 " (SELECT count(*) FROM %1$s WHERE failed_at IS NOT NULL AND sent_at IS NULL)",
+		 pg->qtable, pg->qprogress);
+	if ((res = pgi_query(pg, sql, 0, NULL, "cannot read the lag", &rc, errbuf, errsize)) == NULL)
+		return pgi_listing_rc(rc);
+	out->pending = atoll(PQgetvalue(res, 0, 0));
+	out->oldest_pending_ms = atoll(PQgetvalue(res, 0, 1));
+	out->failed = atoll(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return PG_OK;
+}
+
+int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbuf, size_t errsize)
+{
+	char sql[400], *qp;
+	PGresult *res;
+	int rc = PG_OK;
+
+	if (version < 7)
+		return PG_OK;
+	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s", qp);
+	res = pgi_query(pg, sql, 0, NULL, "cannot read the progress", &rc, errbuf, errsize);
+	if (res != NULL && PQntuples(res) > 0) {
+		snprintf(errbuf, errsize,
+			 "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress): %s is not available in"
+			 " that mode yet",
+			 pg->qtable, qp, what);
+		rc = PG_ERR_SCHEMA;
+	}
+	PQclear(res);
+	free(qp);
+	return rc;
+}

@@ -1,0 +1,188 @@
+# relay.on_sent = "keep" (schema version 7): delivered rows are never written; the relay's progress is a window
+# between two snapshots and a cursor. Every case of the visibility proof: commits out of id order, a writer that
+# took its transaction id long before inserting, rollbacks, subtransactions (released and rolled back), a
+# prepared transaction, and a cached sequence (refused). Then: no row was updated, deleted or locked; a relay in
+# "mark" mode refuses the table; two relays share it (one delivers, the other takes over when it is killed); and
+# a version 6 table that a "mark" relay half delivered switches over without sending a row twice.
+t_db
+t_conf "$T_DIR/k.conf" 'on_sent = "keep"; poll_interval_ms = 200;'
+t_install "$T_DIR/k.conf"
+t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 7 "schema version"
+enqueue() { t_sql "SELECT outbox_enqueue('$T_TOPIC', '$1', convert_to('$1-' || i, 'UTF8')) FROM generate_series(1, $2) i" >/dev/null; }
+# Delivered, by the progress row: marked sent before the switch, visible in done, or in the window up to the cursor.
+delivered() { t_wait_sql "SELECT count(*) FROM outbox o, outbox_progress p WHERE o.failed_at IS NULL AND o.sent_at IS NULL
+	AND NOT (coalesce(pg_visible_in_snapshot(coalesce(o.xid, '3'), p.done), false)
+	OR (pg_visible_in_snapshot(coalesce(o.xid, '3'), p.target) AND o.id <= p.cur))" 0 30 ||
+	{ t_sql "TABLE outbox_progress"; tail -n 5 "$T_DIR/relay.log"; t_fail "$1: not delivered"; }; }
+
+enqueue first 500
+t_start_relay "$T_DIR/k.conf" "$T_DIR/relay.log"
+t_expect_grep "$T_DIR/relay.log" 'msg=relaying.*on_sent=keep'
+delivered "a backlog"
+t_check --kept
+
+# Out of id order: A takes an id and stays open while 1,000 later rows are delivered, windows come and go; then it
+# commits. A second writer took its transaction id first and inserts only after those rows (its rows' ids are
+# above theirs, its xid below).
+coproc B { psql -qtAX "$T_CONNINFO"; }
+b_pid=$B_PID b_in=${B[1]} b_out=${B[0]}
+echo "BEGIN; SELECT pg_current_xact_id();" >&"$b_in"
+read -r b_xid <&"$b_out"
+psql -qX "$T_CONNINFO" -c "BEGIN" -c "SELECT outbox_enqueue('$T_TOPIC', 'late', 'a1'::bytea)" \
+	-c "SELECT pg_sleep(4)" -c "COMMIT" >/dev/null &
+a=$!
+t_wait_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'" 1 10 || t_fail "A did not start"
+for i in 1 2 3 4 5; do enqueue "later$i" 200; sleep 0.2; done
+t_wait_sql "SELECT cur >= (SELECT max(id) FROM outbox) OR done_hi >= (SELECT max(id) FROM outbox) FROM outbox_progress" t 20 ||
+	t_fail "the later rows were not delivered while A was open"
+t_expect_eq "$(t_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'")" 1 "A is still open"
+wait "$a"
+echo "SELECT outbox_enqueue('$T_TOPIC', 'early-xid', 'b1'::bytea); COMMIT;" >&"$b_in"
+read -r _ <&"$b_out"
+echo "\\q" >&"$b_in"
+wait "$b_pid" 2>/dev/null || true
+t_expect_eq "$(t_sql "SELECT xid = '$b_xid' FROM outbox WHERE key = 'early-xid'")" t "B's row carries the xid it took first"
+delivered "out-of-order commits"
+t_check --kept
+
+# A transaction running but not listed in a snapshot: T0 and then T1 take transaction ids, T1 writes a row, T0
+# writes a higher one and commits. The window opened for T0's row has xmax = T0 + 1 (a snapshot's xmax is the
+# last finished id + 1), so T1 is neither visible nor listed in it, and its row lies below the window's highest
+# id. T1 commits: the next window (done being that one) must take its row, and only done_xid (an id the relay
+# took after the snapshot) says that it is still to come.
+coproc T0 { psql -qtAX "$T_CONNINFO"; }
+t0_pid=$T0_PID t0_in=${T0[1]} t0_out=${T0[0]}
+coproc T1 { psql -qtAX "$T_CONNINFO"; }
+t1_pid=$T1_PID t1_in=${T1[1]} t1_out=${T1[0]}
+echo "BEGIN; SELECT pg_current_xact_id();" >&"$t0_in"
+read -r _ <&"$t0_out"
+echo "BEGIN; SELECT pg_current_xact_id();" >&"$t1_in"
+read -r t1_xid <&"$t1_out"
+echo "SELECT outbox_enqueue('$T_TOPIC', 'unlisted-1', 't1'::bytea);" >&"$t1_in"
+read -r _ <&"$t1_out"
+echo "SELECT outbox_enqueue('$T_TOPIC', 'unlisted-0', 't0'::bytea); COMMIT;" >&"$t0_in"
+read -r _ <&"$t0_out"
+t0_id=$(t_sql "SELECT id FROM outbox WHERE key = 'unlisted-0'")
+t_wait_sql "SELECT cur >= $t0_id FROM outbox_progress" t 20 || t_fail "T0's row was not delivered"
+t_expect_eq "$(t_sql "SELECT '$t1_xid'::xid8 >= pg_snapshot_xmax(target) AND hi >= $t0_id FROM outbox_progress")" t \
+	"T1 is running, unlisted, below the window's highest id"
+echo "COMMIT;" >&"$t1_in"
+echo "\\q" >&"$t1_in"
+echo "\\q" >&"$t0_in"
+wait "$t0_pid" "$t1_pid" 2>/dev/null || true
+delivered "a transaction unlisted in the window's snapshot"
+t_check --kept
+
+# Rollbacks and subtransactions: x and z are delivered, y (rolled back to its savepoint) and r (rolled back) never.
+psql -qX -v ON_ERROR_STOP=1 "$T_CONNINFO" >/dev/null <<SQL
+BEGIN; SELECT outbox_enqueue('$T_TOPIC', 'r', 'r1'::bytea); ROLLBACK;
+BEGIN;
+SAVEPOINT a; SELECT outbox_enqueue('$T_TOPIC', 'sub', 'x'::bytea); RELEASE a;
+SAVEPOINT b; SELECT outbox_enqueue('$T_TOPIC', 'sub', 'y'::bytea); ROLLBACK TO b;
+SELECT outbox_enqueue('$T_TOPIC', 'sub', 'z'::bytea);
+COMMIT;
+SQL
+t_expect_eq "$(t_sql "SELECT string_agg(convert_from(payload, 'UTF8'), ',' ORDER BY id) FROM outbox WHERE key IN ('sub', 'r')")" "x,z" "rows kept"
+delivered "subtransactions"
+
+# A prepared transaction stays in every snapshot's list of running transactions until COMMIT PREPARED. The
+# outbox's NOTIFY trigger forbids PREPARE (PostgreSQL's rule for NOTIFY); an application using two-phase commit
+# disables it and the relay finds rows by relay.poll_interval_ms. Both are shown here.
+t_sql "BEGIN; SELECT outbox_enqueue('$T_TOPIC', 'prepared', 'p0'::bytea); PREPARE TRANSACTION 'keep-p0'" \
+	>"$T_DIR/prepare.out" 2>&1 && t_fail "PREPARE with the NOTIFY trigger on"
+t_expect_grep "$T_DIR/prepare.out" "cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY"
+t_sql "ALTER TABLE outbox DISABLE TRIGGER outbox_notify"
+t_sql "BEGIN; SELECT outbox_enqueue('$T_TOPIC', 'prepared', 'p1'::bytea); PREPARE TRANSACTION 'keep-p1'" >/dev/null
+enqueue after-prepare 100
+t_wait_sql "SELECT cur >= (SELECT max(id) FROM outbox) FROM outbox_progress" t 20 ||
+	t_fail "the rows after a prepared transaction were not delivered"
+t_sql "COMMIT PREPARED 'keep-p1'"
+delivered "a prepared transaction"
+t_sql "ALTER TABLE outbox ENABLE TRIGGER outbox_notify"
+
+# Rows that can never be delivered (an invalid topic) are the only rows written: marked failed, and the window
+# moves past them. retry and replay are not available with "keep" yet: they refuse, and change nothing.
+BAD=bad-topic-$RANDOM
+t_sql "SELECT outbox_enqueue('$BAD!', 'k' || i, convert_to('bad' || i, 'UTF8')) FROM generate_series(1, 3) i" >/dev/null
+enqueue after-bad 50
+delivered "rows after failed ones"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL AND last_error LIKE '%invalid topic%'")" 3 "failed rows"
+"$OUTBOXD" failed list -c "$T_DIR/k.conf" >"$T_DIR/list.out" 2>"$T_DIR/list.err"
+t_expect_grep "$T_DIR/list.err" '^3 failed rows'
+"$OUTBOXD" status -c "$T_DIR/k.conf" >"$T_DIR/status.out" 2>&1
+t_expect_grep "$T_DIR/status.out" 'pending: *0$'
+for cmd in "retry --all" "replay --from-id 1"; do
+	rc=0
+	"$OUTBOXD" $cmd -c "$T_DIR/k.conf" >"$T_DIR/cmd.out" 2>&1 || rc=$?
+	t_expect_eq "$rc" 78 "$cmd on a kept table"
+	t_expect_grep "$T_DIR/cmd.out" 'is not available in that mode yet'
+done
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")" 3 "failed rows after the refusals"
+t_check --kept --expect-failed 3
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "relay exit status"
+
+# Nothing was written to a delivered row: no update, delete or lock of the outbox by anyone, after the relay's
+# session ended (its statistics are flushed then).
+sleep 1
+t_expect_eq "$(t_sql "SELECT n_tup_upd + n_tup_del FROM pg_stat_user_tables WHERE relname = 'outbox'")" 3 "rows written after insert (the failed ones)"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE xmax::text <> '0' AND failed_at IS NULL")" 0 "rows locked or deleted"
+
+# A relay in "mark" mode would send every row again: it refuses, saying why, with the configuration's exit code.
+t_conf "$T_DIR/m.conf" "poll_interval_ms = 200;"
+rc=0
+"$OUTBOXD" run -c "$T_DIR/m.conf" >"$T_DIR/mark.log" 2>&1 || rc=$?
+t_expect_eq "$rc" 78 "a mark relay on a kept table"
+t_expect_grep "$T_DIR/mark.log" 'is delivered with relay.on_sent = \\"keep\\"'
+
+# A cached sequence hands ids out of order between sessions: refused.
+t_sql "ALTER SEQUENCE outbox_id_seq CACHE 20"
+rc=0
+"$OUTBOXD" run -c "$T_DIR/k.conf" >"$T_DIR/cache.log" 2>&1 || rc=$?
+t_expect_eq "$rc" 78 "keep with a cached sequence"
+t_expect_grep "$T_DIR/cache.log" 'has CACHE 20'
+t_sql "ALTER SEQUENCE outbox_id_seq CACHE 1"
+
+# Two relays: one holds the progress row and delivers, the other stands by; SIGKILL the first mid-stream and the
+# second carries on. The writers are the integration suite's (10% rolled back).
+t_start_relay "$T_DIR/k.conf" "$T_DIR/relay1.log"
+r1=$T_RELAY_PID
+t_start_relay "$T_DIR/k.conf" "$T_DIR/relay2.log"
+r2=$T_RELAY_PID
+T_BG_PIDS="$r1 $r2"
+t_writers 4 400 &
+w=$!
+sleep 2
+kill -KILL "$r1"
+wait "$w" || t_fail "writers"
+T_RELAY_PID=$r2
+delivered "after the first relay was killed"
+t_check --kept --max-dup 1000 --expect-failed 3
+grep -q 'published_total=[1-9]' "$T_DIR/relay2.log" || t_fail "the second relay never delivered"
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "relay exit status"
+
+# Upgrade: a version 6 table, half delivered by a "mark" relay, then version 7 and "keep". The rows already sent
+# are not sent again (DUP 0); the pending ones (no xid, written before version 7) and new ones are.
+t_db "${T_NAME}_v6"
+T_TOPIC=$T_TOPIC-v6
+t_conf "$T_DIR/u.conf" "poll_interval_ms = 200;"
+for f in sql/00[1-6]_*.sql; do psql -qX -v ON_ERROR_STOP=1 "$T_CONNINFO" -f "$f" >/dev/null 2>&1; done
+# (sql/grant_relay.sql names version 7's objects; a version 6 table gets broader grants here.)
+psql -qX -v ON_ERROR_STOP=1 "$T_CONNINFO" -c "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO relay" \
+	-c "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO relay" >/dev/null
+enqueue before 300
+t_start_relay "$T_DIR/u.conf" "$T_DIR/relay-mark.log"
+t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL" 0 20 || t_fail "the mark relay did not deliver"
+t_stop_relay
+enqueue pending 200
+"$OUTBOXD" schema install -c "$T_DIR/u.conf" >/dev/null
+"$OUTBOXD" schema grant relay -c "$T_DIR/u.conf" >/dev/null
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE xid IS NULL AND sent_at IS NULL")" 200 "pending rows without xid"
+t_conf "$T_DIR/u.conf" 'on_sent = "keep"; poll_interval_ms = 200;'
+t_start_relay "$T_DIR/u.conf" "$T_DIR/relay-keep.log"
+enqueue new 100
+delivered "after the upgrade"
+t_check --kept
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "relay exit status"
