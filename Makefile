@@ -167,7 +167,7 @@ soak: setup
 	@$(MAKE) --no-print-directory all tools
 	@$(MAKE) --no-print-directory FAULT=1 all
 	@rm -f $(BUILD)/soak.txt
-	@NEMESIS_SOAK=1 NEMESIS_REPORT=$(abspath $(BUILD)/soak.txt) OUTBOXD=$(abspath $(BUILD)/outboxd) \
+	@CHAOS_MODES=mark NEMESIS_SOAK=1 NEMESIS_REPORT=$(abspath $(BUILD)/soak.txt) OUTBOXD=$(abspath $(BUILD)/outboxd) \
 		FAULT_OUTBOXD=$(abspath build/fault/outboxd) TOOLS=$(abspath $(BUILD)/tests) tests/run-chaos.sh nemesis; \
 		rc=$$?; cat $(BUILD)/soak.txt 2>/dev/null; exit $$rc
 
