@@ -19,7 +19,8 @@
 #   8. retention: a steady stream (BENCH_STEADY_RATE events/s, default 1000, for BENCH_STEADY_S s, default 90)
 #      relayed with retention_s = 10; the table's total size sampled every 10 s must level off;
 #   6. the peer, Debezium on Kafka Connect (bench/debezium.sh): workloads 1, 3 and 5 for it.
-# BENCH_DEBEZIUM=0 leaves the peer out. make bench-long sets BENCH_EVENTS=10000000.
+# BENCH_DEBEZIUM=0 leaves the peer out; BENCH_PERF=1 profiles the on_sent = delete drain. make bench-long sets
+# BENCH_EVENTS=10000000.
 set -u
 cd "$(dirname "$0")/.."
 : "${OUTBOXD:?}" "${LATENCY:?}" "${KAFKA_CEILING:?}"
@@ -143,7 +144,18 @@ rows="$rows$(row "   outboxd / combined limit" "$combined_ratio" "")\n"
 ceiling delete
 with_relay 'on_sent = "delete";' >"$H_TMP/delete.conf"
 fill outbox "$N"
+# BENCH_PERF=1: a system-wide profile of 10 s of this drain (perf, a Debian package), by process and by function,
+# to say where the time goes below its combined limit.
+if [ "${BENCH_PERF:-}" = 1 ] && command -v perf >/dev/null; then
+	(sleep 3; perf record -a -g -F 499 -o "$H_TMP/perf-delete.data" -- sleep 10 >/dev/null 2>&1) &
+	perf_pid=$!
+fi
 drain "$H_TMP/delete.conf" "$H_TMP/relay-delete.log" 3600
+if [ -n "${perf_pid:-}" ]; then
+	wait "$perf_pid"
+	perf report -i "$H_TMP/perf-delete.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8 >"$H_TMP/perf-comm.txt"
+	perf report -i "$H_TMP/perf-delete.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 >"$H_TMP/perf-sym.txt"
+fi
 d=$(eps "$N" "$CEILING_MS")
 rows="$rows$(row "1. drain, on_sent = delete" "$(eps "$N" "$DRAIN_MS")" "$DRAIN_MS")\n"
 rows="$rows$(row "2. SQL ceiling (claim + delete)" "$d" "$CEILING_MS")\n"
@@ -168,7 +180,6 @@ fill kept "$N"
 # Delivered once the window's cursor reaches the last row (one filling transaction, so no row comes later).
 PENDING_SQL="SELECT coalesce((SELECT cur < (SELECT max(id) FROM kept) FROM kept_progress), true)"
 drain "$H_TMP/keep.conf" "$H_TMP/relay-keep.log" 3600
-PENDING_SQL="SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)"
 keep_drain_eps=$(eps "$N" "$DRAIN_MS")
 keep_combined_eps=$(combined "$keep_ceiling_eps")
 keep_combined_ratio=$(ratio_of "$keep_drain_eps" "$keep_combined_eps")
@@ -178,6 +189,19 @@ rows="$rows$(row "   outboxd / ceiling" "$(ratio_of "$keep_drain_eps" "$keep_cei
 rows="$rows$(row "   combined limit (keep)" "$keep_combined_eps" "")\n"
 rows="$rows$(row "   outboxd / combined limit" "$keep_combined_ratio" "")\n"
 rows="$rows$(row "   dead tuples: ceiling, drained table" "$keep_dead_ceiling $(sql "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'kept'")" "")\n"
+# The same drain while a transaction that has written a row of its own stays open (it holds a transaction id, so
+# every window lists it as running): the rate, and the dead tuples and size of the table after it.
+fill kept "$N"
+psql -qX "$H_PG_APP_CONNINFO" -c "BEGIN" -c "INSERT INTO kept (topic, key, payload) VALUES ('bench-held', 'held', 'x')" \
+	-c "SELECT pg_sleep(${BENCH_LONGTX_CAP_S:-240} + 60)" >/dev/null 2>&1 &
+keep_tx=$!
+sleep 1
+drain "$H_TMP/keep.conf" "$H_TMP/relay-keep-longtx.log" "${BENCH_LONGTX_CAP_S:-240}"
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'" >/dev/null
+wait "$keep_tx" 2>/dev/null
+rows="$rows$(row "4. drain, keep, writing transaction open" "$(eps "$N" "$DRAIN_MS")" "$DRAIN_MS")\n"
+rows="$rows$(row "   dead tuples, table MB after it" "$(sql "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'kept'") $(sql "SELECT pg_total_relation_size('kept') / 1048576")" "")\n"
+PENDING_SQL="SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)"
 sql "DROP TABLE kept CASCADE" >/dev/null
 
 # 4. growth: a smaller backlog, then the full one while a transaction in the same database stays open, so that
@@ -254,12 +278,12 @@ latency() { # who pid
 		ltopic="latency-$1-$lrate-$RANDOM"
 		"$H_BUILD/tests/mktopic" "$H_KAFKA_BROKERS" "$ltopic" 1 >/dev/null
 		sleep 1
-		line=$("$LATENCY" "$H_PG_APP_CONNINFO sslmode=disable" "$H_KAFKA_BROKERS" "$ltopic" "$lrate" "$LS" 8 2>&1 | tail -n 1)
+		line=$("$LATENCY" "${LAT_CONNINFO:-$H_PG_APP_CONNINFO} sslmode=disable" "$H_KAFKA_BROKERS" "$ltopic" "$lrate" "$LS" 8 2>&1 | tail -n 1)
 		echo "  $line"
 		get() { echo "$line" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 		rows="$rows$(row "3. $1 latency at $lrate/s (p50 p99 max ms)" "$(get achieved_eps)" "$(get p50_ms) $(get p99_ms) $(get max_ms)")\n"
 		if [ "$lrate" = 1000 ]; then P50=$(get p50_ms); P99=$(get p99_ms); fi
-		[ "$1" = outboxd ] && track_rss "$2"
+		case $1 in outboxd*) track_rss "$2" ;; esac
 	done
 }
 sql "TRUNCATE outbox" && sql "VACUUM ANALYZE outbox"
@@ -270,6 +294,19 @@ latency outboxd "$lat_relay"
 p50=$P50 p99=$P99
 kill -TERM "$lat_relay"
 wait "$lat_relay"
+# The same with relay.on_sent = "keep", in a database of its own (its table then refuses the other modes).
+sql "CREATE DATABASE keeplat" >/dev/null
+LAT_CONNINFO=${H_PG_APP_CONNINFO/dbname=app/dbname=keeplat}
+sed "s/dbname=app/dbname=keeplat/" "$conf" | sed "s/^log:/relay: { on_sent = \"keep\"; };\nlog:/" >"$H_TMP/keeplat.conf"
+"$OUTBOXD" schema install -c "$H_TMP/keeplat.conf" >/dev/null
+"$OUTBOXD" run -c "$H_TMP/keeplat.conf" 2>"$H_TMP/latency-keep-relay.log" &
+lat_relay=$!
+sleep 2
+latency outboxd-keep "$lat_relay"
+keep_p50=$P50 keep_p99=$P99
+kill -TERM "$lat_relay"
+wait "$lat_relay"
+LAT_CONNINFO=
 
 # 8. retention under a steady stream: after the first retention period the table should stop growing.
 SR=${BENCH_STEADY_RATE:-1000}
@@ -350,5 +387,9 @@ if [ "$dbz_drain" != na ]; then
 	printf '%-40s %s\n' "   outboxd / Debezium" "drain $(awk -v a="$drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }'), p50 $(awk -v a="$p50" -v b="$dbz_p50" 'BEGIN { printf "%.2f", b ? a / b : 0 }'), RSS $(awk -v a="$peak" -v b="$dbz_rss" 'BEGIN { printf "%.3f", b ? a / b : 0 }')"
 	printf '%-40s %s\n' "   outboxd keep / Debezium" "drain $(awk -v a="$keep_drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }')"
 fi
+if [ -s "$H_TMP/perf-comm.txt" ]; then
+	echo "profile of the on_sent = delete drain, 10 s, all processes (perf): by process, then by function"
+	cat "$H_TMP/perf-comm.txt" "$H_TMP/perf-sym.txt"
+fi
 echo "bench: took $((($(now_ms) - bench_t0) / 1000)) s after start-up"
-echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio kafka_ceiling_eps=$kafka_ceiling_eps combined_limit_eps=$combined_limit_eps combined_ratio=$combined_ratio keep_drain_eps=$keep_drain_eps keep_combined_ratio=$keep_combined_ratio p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"
+echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio kafka_ceiling_eps=$kafka_ceiling_eps combined_limit_eps=$combined_limit_eps combined_ratio=$combined_ratio keep_drain_eps=$keep_drain_eps keep_combined_ratio=$keep_combined_ratio keep_p50_ms=$keep_p50 keep_p99_ms=$keep_p99 p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"

@@ -2,8 +2,8 @@
 # between two snapshots and a cursor. Every case of the visibility proof: commits out of id order, a writer that
 # took its transaction id long before inserting, rollbacks, subtransactions (released and rolled back), a
 # prepared transaction, and a cached sequence (refused). Then: no row was updated, deleted or locked; a relay in
-# "mark" mode refuses the table; two relays share it (one delivers, the other takes over when it is killed); and
-# a version 6 table that a "mark" relay half delivered switches over without sending a row twice.
+# "mark" mode refuses the table; two relays share it (one delivers, the other takes over when it is killed);
+# retention; and a version 6 table that a "mark" relay half delivered switches over without sending a row twice.
 t_db
 t_conf "$T_DIR/k.conf" 'on_sent = "keep"; poll_interval_ms = 200;'
 t_install "$T_DIR/k.conf"
@@ -161,6 +161,21 @@ t_check --kept --max-dup 1000 --expect-failed 3
 grep -q 'published_total=[1-9]' "$T_DIR/relay2.log" || t_fail "the second relay never delivered"
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
+
+# Retention with "keep": delivered rows older than retention_s are deleted (through <table>_purge_kept, by the
+# relay role, which has no DELETE of its own); failed rows stay, and so do the rows of the window not yet done.
+t_conf "$T_DIR/r.conf" 'on_sent = "keep"; retention_s = 1; poll_interval_ms = 200;'
+before=$(t_sql "SELECT count(*) FROM outbox")
+sleep 1
+t_start_relay "$T_DIR/r.conf" "$T_DIR/relay-retention.log"
+enqueue after-retention 10
+t_wait_sql "SELECT count(*) FROM outbox WHERE id <= (SELECT done_hi FROM outbox_progress) AND failed_at IS NULL" 0 30 ||
+	t_fail "delivered rows not purged: $(t_sql "SELECT count(*) FROM outbox WHERE id <= (SELECT done_hi FROM outbox_progress)") left"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")" 3 "failed rows after retention"
+delivered "rows after retention"
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "relay exit status"
+[ "$(t_sql "SELECT count(*) FROM outbox")" -lt "$before" ] || t_fail "nothing purged"
 
 # Upgrade: a version 6 table, half delivered by a "mark" relay, then version 7 and "keep". The rows already sent
 # are not sent again (DUP 0); the pending ones (no xid, written before version 7) and new ones are.
