@@ -33,6 +33,25 @@ static void add_blocking(struct pg *pg, char *with, size_t with_size, char *wher
 		 " AND (t.key IS NULL OR (t.topic, t.key) NOT IN (SELECT topic, key FROM blocked))");
 }
 
+/* The claim's outer statement, shared by every mode: rows is a subquery of the candidate rows in id order with
+ * the columns of claim_cols less "claimed" (size by ROW_SIZE, bucket), locked or not as the mode needs. It returns
+ * the prefix whose bytes start below the budget and never the payload and headers of a row above row_bytes (it
+ * is parked unread; its key comes when under 4 KB, so that the parked row can hold back the later rows of its key
+ * in the same batch). octet_length and pg_column_size read the stored size without detoasting; rows left out
+ * are never sent to us and come first in the next batch. The limits are validated integers from the config,
+ * written into the statement so its plan is made for them. */
+void pgi_claim_sql(const struct pg *pg, const char *with, const char *rows, char *out, size_t size)
+{
+	snprintf(out, size,
+		 "%4$sSELECT id, event_id, topic, CASE WHEN size <= %2$d OR octet_length(key) <= 4096 THEN key END,"
+		 "  CASE WHEN size <= %2$d THEN payload END,"
+		 "  CASE WHEN size <= %2$d THEN headers END, created_at, attempts, size, claimed, bucket"
+		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
+		 "  (SELECT *, CASE WHEN size <= %2$d THEN size::int ELSE 0 END AS bytes FROM (%3$s) c) s) w"
+		 " WHERE before < %1$d ORDER BY id",
+		 pg->claim.bytes, pg->claim.row_bytes, rows, with);
+}
+
 /* The claim: with filter, only rows of the buckets in $1 (an int[]); never the rows in the last parameter (an
  * int8multirange): a chain's batch still in Kafka, pending but already ours. A multirange, because its ids come in
  * a few runs and containment is a binary search: "id <> ALL(array)" scanned the whole array for every row the
@@ -40,14 +59,9 @@ static void add_blocking(struct pg *pg, char *with, size_t with_size, char *wher
 static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn, int filter, char *errbuf,
 			 size_t errsize)
 {
-	char sql[3072], bucket[400], where[1024], with[1024] = "";
+	char sql[3072], rows[2048], bucket[400], where[1024], with[1024] = "";
 
-	/* Locks up to rows rows in id order, then returns the prefix whose bytes start below the budget and never
-	 * the payload and headers of a row above row_bytes (it is parked unread; its key comes when under 4 KB, so
-	 * that the parked row can hold back the later rows of its key in the same batch). octet_length and
-	 * pg_column_size read the stored size without detoasting; rows left out are never sent to us, stay locked
-	 * until COMMIT and come first in the next batch. The three limits are validated integers from the config,
-	 * written into the statement so its cached plan is made for them. With ordering by key, a relay owns its
+	/* Locks up to rows rows in id order; they stay locked until COMMIT. With ordering by key, a relay owns its
 	 * buckets alone, so it waits for a row lock rather than skip the row and overtake it with a later event of
 	 * the same key. */
 	if (bucket_fn != NULL)
@@ -61,19 +75,12 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 	snprintf(where + strlen(where), sizeof(where) - strlen(where), " AND NOT id <@ $%d::int8multirange", filter ? 2 : 1);
 	if (pg->schema_version >= 5)
 		add_blocking(pg, with, sizeof(with), where, sizeof(where));
-	snprintf(sql, sizeof(sql),
-		 "%8$sSELECT id, event_id, topic, CASE WHEN size <= %3$d OR octet_length(key) <= 4096 THEN key END,"
-		 "  CASE WHEN size <= %3$d THEN payload END,"
-		 "  CASE WHEN size <= %3$d THEN headers END, created_at, attempts, size, claimed, bucket"
-		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
-		 "  (SELECT *, CASE WHEN size <= %3$d THEN size::int ELSE 0 END AS bytes FROM"
-		 "   (SELECT id, event_id, topic, key, payload, headers, created_at, attempts,"
-		 "     (coalesce(octet_length(key), 0) + coalesce(octet_length(payload), 0)"
-		 "      + coalesce(pg_column_size(headers), 0))::bigint AS size, %5$s AS bucket"
-		 "    FROM %4$s t WHERE sent_at IS NULL AND failed_at IS NULL%6$s ORDER BY id LIMIT %1$d FOR UPDATE%7$s) c) s) w"
-		 " WHERE before < %2$d ORDER BY id",
-		 pg->claim.rows, pg->claim.bytes, pg->claim.row_bytes, pg->qtable, bucket, where,
-		 pg->nbuckets ? "" : " SKIP LOCKED", with);
+	snprintf(rows, sizeof(rows),
+		 "SELECT id, event_id, topic, key, payload, headers, created_at, attempts, " ROW_SIZE("t") " AS size,"
+		 " %3$s AS bucket FROM %1$s t WHERE sent_at IS NULL AND failed_at IS NULL%4$s ORDER BY id LIMIT %2$d"
+		 " FOR UPDATE%5$s",
+		 pg->qtable, pg->claim.rows, bucket, where, pg->nbuckets ? "" : " SKIP LOCKED");
+	pgi_claim_sql(pg, with, rows, sql, sizeof(sql));
 	return pgi_prepare(pg, name, sql, filter ? 2 : 1, errbuf, errsize);
 }
 
@@ -290,8 +297,9 @@ int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
 	    (pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
 	if (pg->cfg->on_sent == ON_SENT_KEEP)
-		return pgi_progress_lag(pg, out, errbuf, errsize);
-	pgi_above_floor(pg, above, sizeof(above));
+		pgi_progress_above(pg, above, sizeof(above));
+	else
+		pgi_above_floor(pg, above, sizeof(above));
 	snprintf(sql, sizeof(sql),
 		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL%2$s),"
 		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s"

@@ -74,18 +74,26 @@ int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor
  * transaction's window (locking the progress row: NULL and rc PG_OK when a peer holds it) and claims from its
  * cursor, opening the next window when this one is delivered; otherwise claims the rows after id after, in the
  * same window. The caller PQclears the result. save: moves the cursor past the batch's leading settled rows,
- * waiting for the statement or leaving it to pgi_drain_results. free: forgets qprogress and the window. */
+ * waiting for the statement or leaving it to pgi_drain_results. above: " AND id > <the progress>" for the lag.
+ * free: forgets qprogress and the window. */
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
 int pgi_progress_save(struct pg *pg, const struct batch *b, int wait, char *errbuf, size_t errsize);
-int pgi_progress_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize);
+void pgi_progress_above(const struct pg *pg, char *buf, size_t size);
 void pgi_progress_free(struct pg *pg);
 /* PG_ERR_SCHEMA, saying so, when the table (at version) is delivered with "keep": what (a command) cannot run. */
 int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbuf, size_t errsize);
 
 /* pg_buckets.c: pg->nbuckets from <table>_buckets, with ordering by key. */
 int pgi_count_buckets(struct pg *pg, char *errbuf, size_t errsize);
+
+/* pg_claim.c: a claimed row's size in bytes as stored (key, payload, headers), and the claim's outer statement
+ * around a subquery of candidate rows (see there); with is a WITH clause or "". */
+#define ROW_SIZE(t)                                                                                                   \
+	"(coalesce(octet_length(" t ".key), 0) + coalesce(octet_length(" t ".payload), 0)"                         \
+	" + coalesce(pg_column_size(" t ".headers), 0))::bigint"
+void pgi_claim_sql(const struct pg *pg, const char *with, const char *rows, char *out, size_t size);
 
 /* pg_floor.c: " AND id > <the floor>" for a statement on the outbox (schema version 6), else "". */
 void pgi_above_floor(const struct pg *pg, char *buf, size_t size);

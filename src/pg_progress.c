@@ -48,25 +48,18 @@ static void window_ids(const struct pg *pg, char *out, size_t size)
 		 pg->qtable, pg->claim.rows, xb);
 }
 
-/* The claim of pg_claim.c, over the window's ids: the same columns, row and byte budgets (bucket is -1). */
+/* The claim of pg_claim.c over the window's ids: the same columns, row and byte budgets (bucket is -1). */
 static int prepare_claim(struct pg *pg, char *errbuf, size_t errsize)
 {
-	char sql[4608], ids[2048];
+	char sql[4608], ids[2048], rows[3072];
 
 	window_ids(pg, ids, sizeof(ids));
-	snprintf(sql, sizeof(sql),
-		 "WITH x AS (SELECT ARRAY(SELECT pg_snapshot_xip($2::pg_snapshot)) AS xip)"
-		 " SELECT id, event_id, topic, CASE WHEN size <= %3$d OR octet_length(key) <= 4096 THEN key END,"
-		 "  CASE WHEN size <= %3$d THEN payload END,"
-		 "  CASE WHEN size <= %3$d THEN headers END, created_at, attempts, size, claimed, -1 AS bucket"
-		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
-		 "  (SELECT *, CASE WHEN size <= %3$d THEN size::int ELSE 0 END AS bytes FROM"
-		 "   (SELECT t.id, t.event_id, t.topic, t.key, t.payload, t.headers, t.created_at, t.attempts,"
-		 "     (coalesce(octet_length(t.key), 0) + coalesce(octet_length(t.payload), 0)"
-		 "      + coalesce(pg_column_size(t.headers), 0))::bigint AS size"
-		 "    FROM (%4$s) w JOIN %1$s t ON t.id = w.id) c) s) w"
-		 " WHERE before < %2$d ORDER BY id",
-		 pg->qtable, pg->claim.bytes, pg->claim.row_bytes, ids);
+	snprintf(rows, sizeof(rows),
+		 "SELECT t.id, t.event_id, t.topic, t.key, t.payload, t.headers, t.created_at, t.attempts,"
+		 " " ROW_SIZE("t") " AS size, -1 AS bucket FROM (%s) w JOIN %s t ON t.id = w.id",
+		 ids, pg->qtable);
+	pgi_claim_sql(pg, "WITH x AS (SELECT ARRAY(SELECT pg_snapshot_xip($2::pg_snapshot)) AS xip) ", rows, sql,
+		      sizeof(sql));
 	return pgi_prepare(pg, "keep_claim", sql, CLAIM_PARAMS, errbuf, errsize);
 }
 
@@ -282,27 +275,11 @@ int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
-/* Pending with "keep": the rows above the window's cursor and above done (stragglers below it are not counted). */
-int pgi_progress_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
+/* Pending with "keep": the rows above the window's cursor and above done (the lag's statement in pg_claim.c adds
+ * "not sent, not failed"); rows of stragglers below them are not counted. */
+void pgi_progress_above(const struct pg *pg, char *buf, size_t size)
 {
-	char sql[1024];
-	PGresult *res;
-	int rc = PG_OK;
-
-	snprintf(sql, sizeof(sql),
-		 "WITH p AS (SELECT greatest(cur, done_hi) AS above FROM %2$s WHERE one)"
-		 " SELECT (SELECT count(*) FROM %1$s, p WHERE id > p.above AND sent_at IS NULL AND failed_at IS NULL),"
-		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s, p"
-		 "  WHERE id > p.above AND sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT 1), 0),"
-		 " (SELECT count(*) FROM %1$s WHERE failed_at IS NOT NULL AND sent_at IS NULL)",
-		 pg->qtable, pg->qprogress);
-	if ((res = pgi_query(pg, sql, 0, NULL, "cannot read the lag", &rc, errbuf, errsize)) == NULL)
-		return pgi_listing_rc(rc);
-	out->pending = atoll(PQgetvalue(res, 0, 0));
-	out->oldest_pending_ms = atoll(PQgetvalue(res, 0, 1));
-	out->failed = atoll(PQgetvalue(res, 0, 2));
-	PQclear(res);
-	return PG_OK;
+	snprintf(buf, size, " AND id > (SELECT greatest(cur, done_hi) FROM %s WHERE one)", pg->qprogress);
 }
 
 int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbuf, size_t errsize)
