@@ -32,6 +32,7 @@
 \set table_xid_idx :table '_xid_idx'
 \set table_progress :table '_progress'
 \set table_purge_kept :table '_purge_kept'
+\set table_lag :table '_lag'
 
 ALTER TABLE :"schema".:"table" ADD COLUMN IF NOT EXISTS xid xid8;
 ALTER TABLE :"schema".:"table" ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
@@ -50,6 +51,22 @@ CREATE TABLE IF NOT EXISTS :"schema".:"table_progress" (
     cur        bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now()
 ) WITH (fillfactor = 50);
+
+-- The lag view (version 2) with "keep": a row is pending above the window's cursor and above done (rows of
+-- transactions still running below them are not counted). A table without progress is as before.
+CREATE OR REPLACE VIEW :"schema".:"table_lag" AS
+SELECT topic,
+       count(*) FILTER (WHERE NOT failed) AS pending,
+       COALESCE(extract(epoch FROM now() - min(created_at) FILTER (WHERE NOT failed)), 0)::numeric(14, 3)
+           AS oldest_pending_s,
+       count(*) FILTER (WHERE failed) AS failed
+FROM (
+    SELECT topic, created_at, false AS failed FROM :"schema".:"table" WHERE sent_at IS NULL AND failed_at IS NULL
+      AND id > coalesce((SELECT greatest(cur, done_hi) FROM :"schema".:"table_progress" WHERE one), 0)
+    UNION ALL
+    SELECT topic, created_at, true FROM :"schema".:"table" WHERE failed_at IS NOT NULL AND sent_at IS NULL
+) unsent
+GROUP BY topic;
 
 -- Retention with "keep": deletes at most max_rows delivered rows older than older_than, oldest first. Delivered
 -- means visible in done (a row without xid predates version 7: delivered once done is a real snapshot). Failed
