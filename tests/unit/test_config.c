@@ -150,7 +150,7 @@ static void bad_files_are_refused_with_line_and_key(void **state)
 	expect_error(MINIMAL "relay: { event_id_header = \"\"; };\n", "relay.event_id_header: must not be empty");
 	expect_error(MINIMAL "relay: { ordering = \"bykey\"; };\n", ":3: relay.ordering: \"bykey\" is not one of key, none");
 	expect_error(MINIMAL "log: { level = \"loud\"; };\n", ":3: log.level: \"loud\" is not one of debug, info, warn, error");
-	expect_error(MINIMAL "relay: { on_sent = \"drop\"; };\n", ":3: relay.on_sent: \"drop\" is not one of mark, delete");
+	expect_error(MINIMAL "relay: { on_sent = \"drop\"; };\n", ":3: relay.on_sent: \"drop\" is not one of mark, delete, keep");
 	expect_error(MINIMAL "relay: { on_permanent_error = \"drop\"; };\n",
 		     ":3: relay.on_permanent_error: \"drop\" is not one of park, block_key");
 	expect_error(MINIMAL "relay: { heartbeat_ms = 2000; };\n",
@@ -335,6 +335,14 @@ static void word_settings(void **state)
 	assert_string_equal(restart, "");
 	assert_int_equal(live->on_permanent_error, ON_ERROR_BLOCK_KEY);
 	config_free(fresh);
+	config_free(live);
+	assert_int_equal(load_text(MINIMAL "relay: { on_sent = \"keep\"; };\n", &live, err, sizeof(err)), 0);
+	assert_int_equal(live->on_sent, ON_SENT_KEEP);
+	assert_non_null(f = open_memstream(&out, &len));
+	config_print(live, f);
+	fclose(f);
+	assert_non_null(strstr(out, "on_sent = \"keep\";"));
+	free(out);
 	config_free(live);
 }
 
