@@ -11,10 +11,11 @@
 --   * target_xid is the relay's own transaction id, taken just after target (so done_xid just after done). A
 --     window's rows are those of transactions that had their id when done was taken but were not visible in it
 --     (listed in done as running, or from done's xmax up to done_xid: a snapshot's xmax is the last finished id
---     + 1, so one that took its id later and still runs is not listed), found through the xid index; and those
---     of transactions that took their id after done_xid: they drew their row ids after it (<table>_xid_first,
---     version 6), so their ids are above done_hi, which bounds the walk of the primary key. That needs the id
---     sequence uncached (CACHE 1, the default); the relay checks it.
+--     + 1, so one that took its id later and still runs is not listed), found through the (xid, id) index, in
+--     id order from the cursor for each such transaction; and those of transactions that took their id after
+--     done_xid: they drew their row ids after it (<table>_xid_first, version 6), so their ids are above done_hi,
+--     which bounds the walk of the primary key. That needs the id sequence uncached (CACHE 1, the default); the
+--     relay checks it.
 -- When a window is delivered it becomes done, and the next one is everything visible then. Rows never delivered
 -- (failed) are the only ones updated. Rows written before version 7 have no xid; they count as committed long
 -- ago. The relay creates the progress row when it first runs with "keep"; from then on a relay with "mark" or
@@ -36,7 +37,7 @@
 
 ALTER TABLE :"schema".:"table" ADD COLUMN IF NOT EXISTS xid xid8;
 ALTER TABLE :"schema".:"table" ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
-CREATE INDEX IF NOT EXISTS :"table_xid_idx" ON :"schema".:"table" (xid);
+CREATE INDEX IF NOT EXISTS :"table_xid_idx" ON :"schema".:"table" (xid, id);
 
 -- One row, updated once per batch: HOT updates of a small row, pruned as they go (hence the fillfactor).
 -- done NULL: nothing is delivered yet, so the first window is every row not marked sent or failed.

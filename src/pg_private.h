@@ -10,9 +10,10 @@
 #include "pg.h"
 #include "pg_claim.h"
 
-/* relay.on_sent = "keep": the window's values as keep_lock returns them (NULL: SQL NULL), then the next window's:
- * the statement's snapshot, its highest visible id and the transaction id taken after it. */
-enum { WIN_DONE, WIN_DONE_HI, WIN_DONE_XID, WIN_TARGET, WIN_HI, WIN_CUR, WIN_NOW, WIN_VALUES = WIN_NOW + 3 };
+/* relay.on_sent = "keep": the window's values as keep_lock returns them (NULL: SQL NULL; STRAGGLERS: the
+ * transactions not visible in done that had their ids then), then the next window's: the statement's snapshot,
+ * its highest visible id and the transaction id taken after it. */
+enum { WIN_DONE, WIN_DONE_HI, WIN_STRAGGLERS, WIN_TARGET, WIN_HI, WIN_CUR, WIN_NOW, WIN_VALUES = WIN_NOW + 3 };
 
 struct pg {
 	const struct config *cfg;
