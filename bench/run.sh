@@ -153,8 +153,8 @@ fi
 drain "$H_TMP/delete.conf" "$H_TMP/relay-delete.log" 3600
 if [ -n "${perf_pid:-}" ]; then
 	wait "$perf_pid"
-	perf report -i "$H_TMP/perf-delete.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8 >"$H_TMP/perf-comm.txt"
-	perf report -i "$H_TMP/perf-delete.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 >"$H_TMP/perf-sym.txt"
+	perf report -i "$H_TMP/perf-delete.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8 >"$H_TMP/perf-comm.txt"
+	perf report -i "$H_TMP/perf-delete.data" --no-children -g none --sort comm,dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 >"$H_TMP/perf-sym.txt"
 fi
 d=$(eps "$N" "$CEILING_MS")
 rows="$rows$(row "1. drain, on_sent = delete" "$(eps "$N" "$DRAIN_MS")" "$DRAIN_MS")\n"
@@ -166,7 +166,6 @@ rows="$rows$(row "   outboxd / combined limit" "$(ratio_of "$(eps "$N" "$DRAIN_M
 # 1, 2: relay.on_sent = "keep" (schema version 7), on a table of its own: a table a "keep" relay has delivered
 # refuses the other modes. Its SQL ceiling is its claim and one progress update per batch (bench/ceiling.sql),
 # with no write of a delivered row; then its drain, and the dead tuples each leaves in its table.
-sql "CALL outboxd_bench_progress_setup()"
 fill ceiling "$N"
 sql "CALL outboxd_bench_progress_reset()"
 t0=$(now_ms)
@@ -295,7 +294,7 @@ p50=$P50 p99=$P99
 kill -TERM "$lat_relay"
 wait "$lat_relay"
 # The same with relay.on_sent = "keep", in a database of its own (its table then refuses the other modes).
-sql "CREATE DATABASE keeplat" >/dev/null
+psql -qX -d postgres -c "CREATE DATABASE keeplat OWNER app" >/dev/null
 LAT_CONNINFO=${H_PG_APP_CONNINFO/dbname=app/dbname=keeplat}
 sed "s/dbname=app/dbname=keeplat/" "$conf" | sed "s/^log:/relay: { on_sent = \"keep\"; };\nlog:/" >"$H_TMP/keeplat.conf"
 "$OUTBOXD" schema install -c "$H_TMP/keeplat.conf" >/dev/null
