@@ -29,13 +29,13 @@ b_pid=$B_PID b_in=${B[1]} b_out=${B[0]}
 echo "BEGIN; SELECT pg_current_xact_id();" >&"$b_in"
 read -r b_xid <&"$b_out"
 psql -qX "$T_CONNINFO" -c "BEGIN" -c "SELECT outbox_enqueue('$T_TOPIC', 'late', 'a1'::bytea)" \
-	-c "SELECT pg_sleep(4)" -c "COMMIT" >/dev/null &
+	-c "SELECT pg_sleep(10)" -c "COMMIT" >/dev/null &
 a=$!
-t_wait_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'" 1 10 || t_fail "A did not start"
+t_wait_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(10)%'" 1 10 || t_fail "A did not start"
 for i in 1 2 3 4 5; do enqueue "later$i" 200; sleep 0.2; done
 t_wait_sql "SELECT cur >= (SELECT max(id) FROM outbox) OR done_hi >= (SELECT max(id) FROM outbox) FROM outbox_progress" t 20 ||
 	t_fail "the later rows were not delivered while A was open"
-t_expect_eq "$(t_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'")" 1 "A is still open"
+t_expect_eq "$(t_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(10)%'")" 1 "A is still open"
 wait "$a"
 echo "SELECT outbox_enqueue('$T_TOPIC', 'early-xid', 'b1'::bytea); COMMIT;" >&"$b_in"
 read -r _ <&"$b_out"
@@ -162,9 +162,11 @@ sleep 2
 kill -KILL "$r1"
 wait "$w" || t_fail "writers"
 T_RELAY_PID=$r2
+# The writers may have finished before the kill: rows written after it can only come through the second relay.
+enqueue after-kill 300
 delivered "after the first relay was killed"
 t_check --kept --max-dup 400 --expect-failed 3 # one transaction: 4 batches of 100
-grep -q 'published_total=[1-9]' "$T_DIR/relay2.log" || t_fail "the second relay never delivered"
+t_wait_log "$T_DIR/relay2.log" 'published_total=[1-9]' 5 || t_fail "the second relay never delivered"
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 
