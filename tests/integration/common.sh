@@ -1,7 +1,8 @@
 # Helpers for integration tests; sourced in the test's subshell (set -e is on).
 
 T_NAME=${name:-test}
-T_DIR=$H_TMP/$T_NAME
+# A second pass in another mode (T_ON_SENT, below) gets directories and databases of its own.
+T_DIR=$H_TMP/$T_NAME${T_ON_SENT:+@$T_ON_SENT}
 mkdir -p "$T_DIR"
 T_TOPIC=$(echo "$T_NAME-$RANDOM" | tr '_' '-')
 T_RELAY_PID=
@@ -28,7 +29,7 @@ t_fail() {
 
 # A fresh database owned by the app role; sets T_CONNINFO.
 t_db() {
-	local db=${1:-$T_NAME}
+	local db=${1:-$T_NAME}${T_ON_SENT:+_$T_ON_SENT}
 	psql -qX -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE \"$db\" OWNER app" >/dev/null
 	T_DB=$db
 	T_CONNINFO="host=127.0.0.1 port=$PGPORT dbname=$db user=app password=$H_APP_PASSWORD"
