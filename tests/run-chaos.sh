@@ -31,7 +31,7 @@ rows_before=0
 # CHAOS_MODES: the relay.on_sent modes to run. "keep" (schema version 7) runs again the scenarios whose faults do
 # not depend on how a delivered row is recorded, each row named scenario@keep; CHAOS_KEEP lists them.
 CHAOS_MODES=${CHAOS_MODES:-mark keep}
-CHAOS_KEEP=${CHAOS_KEEP:-sigkill sigterm crash_steps pg_faults mock_faults kafka_outage poison}
+CHAOS_KEEP=${CHAOS_KEEP:-sigkill sigterm crash_steps commit_cut pg_faults mock_faults kafka_outage poison}
 case " $CHAOS_MODES " in *" mark "*)
 	run_each "${1:-}" c_ "tests/integration/common.sh tests/chaos/lib.sh" tests/chaos/c_*.sh ;;
 esac

@@ -1,8 +1,9 @@
 # Helpers for integration tests; sourced in the test's subshell (set -e is on).
 
 T_NAME=${name:-test}
-# A second pass in another mode (T_ON_SENT, below) gets directories and databases of its own.
-T_DIR=$H_TMP/$T_NAME${T_ON_SENT:+@$T_ON_SENT}
+# A second pass in another mode (T_ON_SENT, below) gets directories and databases of its own. Not "@": pgbench
+# reads "-f file@weight".
+T_DIR=$H_TMP/$T_NAME${T_ON_SENT:+_$T_ON_SENT}
 mkdir -p "$T_DIR"
 T_TOPIC=$(echo "$T_NAME-$RANDOM" | tr '_' '-')
 T_RELAY_PID=
