@@ -72,7 +72,7 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 	if ((rc = pgi_exec(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		goto done;
 	if ((rc = pgi_read_version(pg, &version, errbuf, errsize)) != PG_OK ||
-	    (rc = pgi_refuse_if_kept(pg, version, "outboxd retry", errbuf, errsize)) != PG_OK)
+	    (rc = pgi_refuse_if_kept(pg, version, "outboxd retry is not available in that mode yet", errbuf, errsize)) != PG_OK)
 		goto fail;
 	/* The row goes back to pending with its attempts and last error kept, due at once; the relay picks it up in
 	 * id order. */
@@ -112,7 +112,7 @@ int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const 
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = pgi_read_version(pg, &version, errbuf, errsize)) != PG_OK ||
-	    (rc = pgi_refuse_if_kept(pg, version, "outboxd replay", errbuf, errsize)) != PG_OK)
+	    (rc = pgi_refuse_if_kept(pg, version, "outboxd replay is not available in that mode yet", errbuf, errsize)) != PG_OK)
 		return rc;
 	/* Failed rows stay failed (that is retry's job); sent_at goes back to NULL, so the row is claimed again in
 	 * id order like any pending row. One statement, so it applies whole or not at all. */

@@ -292,14 +292,10 @@ int pg_lag(struct pg *pg, struct pg_lag *out, char *errbuf, size_t errsize)
 	PGresult *res;
 	int rc = PG_OK;
 
-	/* A command's session (status) has not checked the table as the relay's has: it names the progress here. */
-	if (pg->cfg->on_sent == ON_SENT_KEEP && pg->qprogress == NULL &&
-	    (pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
-		return PG_ERR_NOMEM;
-	if (pg->cfg->on_sent == ON_SENT_KEEP)
-		pgi_progress_above(pg, above, sizeof(above));
-	else
+	if (pg->cfg->on_sent != ON_SENT_KEEP)
 		pgi_above_floor(pg, above, sizeof(above));
+	else if ((rc = pgi_progress_above(pg, above, sizeof(above), errbuf, errsize)) != PG_OK)
+		return rc;
 	snprintf(sql, sizeof(sql),
 		 "SELECT (SELECT count(*) FROM %1$s WHERE sent_at IS NULL AND failed_at IS NULL%2$s),"
 		 " COALESCE((SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint FROM %1$s"

@@ -127,15 +127,33 @@ static int mark_each(struct pg *pg, const struct batch *b, char *errbuf, size_t 
 	return PG_OK;
 }
 
+/* The one statement of a fully delivered batch, sent without waiting (pg_mark_batch_wait reads its outcome). */
+static int send_prepared(struct pg *pg, const char *stmt, const char *param, const char *what, char *errbuf,
+			 size_t errsize)
+{
+	if (!PQsendQueryPrepared(pg->conn, stmt, 1, (const char *[]){ param }, NULL, NULL, 0)) {
+		pgi_set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
+		return pgi_rc_of(pg, NULL);
+	}
+	pg->marking = 1;
+	return PG_OK;
+}
+
 /* With "keep" a delivered row is not written: failed rows are marked, and the progress moves past the batch's
  * settled rows. */
 static int keep_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
 	int rc, all = batch_count(b, ROW_ACKED) == b->n;
+	char cur[24];
 
 	if (!all && (rc = mark_failed_rows(pg, b, errbuf, errsize)) != PG_OK)
 		return rc;
-	return pgi_progress_save(pg, b, !all, errbuf, errsize);
+	if (!pgi_progress_cursor(b, cur, sizeof(cur)))
+		return PG_OK;
+	if (all)
+		return send_prepared(pg, "keep_save", cur, "cannot save the progress", errbuf, errsize);
+	return pgi_result_ok(pg, PQexecPrepared(pg->conn, "keep_save", 1, (const char *[]){ cur }, NULL, NULL, 0),
+			     "cannot save the progress", errbuf, errsize);
 }
 
 int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
@@ -145,12 +163,7 @@ int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_
 	if (batch_count(b, ROW_ACKED) < b->n)
 		return mark_each(pg, b, errbuf, errsize);
 	ids_of(pg, b, STATE(ROW_ACKED), NULL);
-	if (!PQsendQueryPrepared(pg->conn, "mark_sent", 1, (const char *[]){ pg->ids_buf }, NULL, NULL, 0)) {
-		pgi_set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
-		return pgi_rc_of(pg, NULL);
-	}
-	pg->marking = 1;
-	return PG_OK;
+	return send_prepared(pg, "mark_sent", pg->ids_buf, "cannot mark rows", errbuf, errsize);
 }
 
 int pg_mark_batch_wait(struct pg *pg, char *errbuf, size_t errsize)

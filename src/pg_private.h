@@ -74,17 +74,17 @@ int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor
  * mode refuses the others (sets qprogress); prepare: its statements; claim: with after NULL, begins the
  * transaction's window (locking the progress row: NULL and rc PG_OK when a peer holds it) and claims from its
  * cursor, opening the next window when this one is delivered; otherwise claims the rows after id after, in the
- * same window. The caller PQclears the result. save: moves the cursor past the batch's leading settled rows,
- * waiting for the statement or leaving it to pgi_drain_results. above: " AND id > <the progress>" for the lag.
+ * same window. The caller PQclears the result. cursor: the id the cursor moves to, past the batch's leading
+ * settled rows (for the prepared "keep_save"); 0 when it stays. above: " AND id > <the progress>" for the lag.
  * free: forgets qprogress and the window. */
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
-int pgi_progress_save(struct pg *pg, const struct batch *b, int wait, char *errbuf, size_t errsize);
-void pgi_progress_above(const struct pg *pg, char *buf, size_t size);
+int pgi_progress_cursor(const struct batch *b, char *cur, size_t size);
+int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size_t errsize);
 void pgi_progress_free(struct pg *pg);
-/* PG_ERR_SCHEMA, saying so, when the table (at version) is delivered with "keep": what (a command) cannot run. */
-int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbuf, size_t errsize);
+/* PG_ERR_SCHEMA when the table (at version) is delivered with "keep", with why the caller cannot go on. */
+int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf, size_t errsize);
 
 /* pg_buckets.c: pg->nbuckets from <table>_buckets, with ordering by key. */
 int pgi_count_buckets(struct pg *pg, char *errbuf, size_t errsize);

@@ -197,26 +197,17 @@ static int settled(const struct outbox_row *r)
 	return r->state == ROW_ACKED || r->state == ROW_FAILED;
 }
 
-int pgi_progress_save(struct pg *pg, const struct batch *b, int wait, char *errbuf, size_t errsize)
+int pgi_progress_cursor(const struct batch *b, char *cur, size_t size)
 {
-	char cur[24];
 	int i;
 
 	/* The cursor never passes a row that is still to be delivered: it and the rows after it come again. */
 	for (i = 0; i < b->n && settled(&b->rows[i]); i++)
 		;
 	if (i == 0)
-		return PG_OK;
-	snprintf(cur, sizeof(cur), "%lld", (long long)b->rows[i - 1].id);
-	if (wait)
-		return pgi_result_ok(pg, PQexecPrepared(pg->conn, "keep_save", 1, (const char *[]){ cur }, NULL, NULL, 0),
-				     "cannot save the progress", errbuf, errsize);
-	if (!PQsendQueryPrepared(pg->conn, "keep_save", 1, (const char *[]){ cur }, NULL, NULL, 0)) {
-		pgi_set_err(errbuf, errsize, "cannot save the progress", PQerrorMessage(pg->conn));
-		return pgi_rc_of(pg, NULL);
-	}
-	pg->marking = 1;
-	return PG_OK;
+		return 0;
+	snprintf(cur, size, "%lld", (long long)b->rows[i - 1].id);
+	return 1;
 }
 
 /* The identity sequence must hand out ids in the order they are drawn; a cache gives each session its own run. */
@@ -243,49 +234,49 @@ static int check_sequence(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
-/* With "keep": version 7, an uncached sequence, and the progress row, created on the first run. Otherwise: no
- * progress row, which would mean the table is delivered by "keep" relays and every row would go out twice. */
+/* With "keep": version 7, no block_key, an uncached sequence, and the progress row, created on the first run.
+ * Otherwise: no progress row, which would mean the table is delivered by "keep" relays and every row would go out
+ * twice. */
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize)
 {
-	int keep = pg->cfg->on_sent == ON_SENT_KEEP, rc = PG_OK;
 	char sql[512];
-	PGresult *res;
+	int rc;
 
+	if (pg->cfg->on_sent != ON_SENT_KEEP)
+		return pgi_refuse_if_kept(pg, pg->schema_version,
+					  pg->cfg->on_sent == ON_SENT_DELETE ? "a relay with \"delete\" would send every row again"
+									     : "a relay with \"mark\" would send every row again",
+					  errbuf, errsize);
 	if (pg->schema_version < 7) {
-		if (!keep)
-			return PG_OK;
 		snprintf(errbuf, errsize,
 			 "table %s is at schema version %d; relay.on_sent = \"keep\" needs version 7 (run: outboxd schema install)",
 			 pg->qtable, pg->schema_version);
 		return PG_ERR_SCHEMA;
 	}
+	if (pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY) {
+		snprintf(errbuf, errsize, "relay.on_sent = \"keep\" does not support relay.on_permanent_error = \"block_key\" yet");
+		return PG_ERR_SCHEMA;
+	}
 	if ((pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
-	if (keep && (rc = check_sequence(pg, errbuf, errsize)) != PG_OK)
+	if ((rc = check_sequence(pg, errbuf, errsize)) != PG_OK)
 		return rc;
-	snprintf(sql, sizeof(sql),
-		 keep ? "INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING RETURNING 1" : "SELECT 1 FROM %s", pg->qprogress);
-	if ((res = pgi_query(pg, sql, 0, NULL, "cannot read the progress", &rc, errbuf, errsize)) == NULL)
-		return rc;
-	if (!keep && PQntuples(res) > 0) {
-		snprintf(errbuf, errsize,
-			 "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress); a relay with \"%s\" would send"
-			 " every row again",
-			 pg->qtable, pg->qprogress, pg->cfg->on_sent == ON_SENT_DELETE ? "delete" : "mark");
-		rc = PG_ERR_SCHEMA;
-	}
-	PQclear(res);
-	return rc;
+	snprintf(sql, sizeof(sql), "INSERT INTO %s DEFAULT VALUES ON CONFLICT DO NOTHING", pg->qprogress);
+	return pgi_exec(pg, sql, "cannot create the progress", errbuf, errsize);
 }
 
 /* Pending with "keep": the rows above the window's cursor and above done (the lag's statement in pg_claim.c adds
  * "not sent, not failed"); rows of stragglers below them are not counted. */
-void pgi_progress_above(const struct pg *pg, char *buf, size_t size)
+int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size_t errsize)
 {
+	/* A command's session (status) has not checked the table as the relay's has: it names the progress here. */
+	if (pg->qprogress == NULL && (pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
 	snprintf(buf, size, " AND id > (SELECT greatest(cur, done_hi) FROM %s WHERE one)", pg->qprogress);
+	return PG_OK;
 }
 
-int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbuf, size_t errsize)
+int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf, size_t errsize)
 {
 	char sql[400], *qp;
 	PGresult *res;
@@ -298,10 +289,8 @@ int pgi_refuse_if_kept(struct pg *pg, int version, const char *what, char *errbu
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s", qp);
 	res = pgi_query(pg, sql, 0, NULL, "cannot read the progress", &rc, errbuf, errsize);
 	if (res != NULL && PQntuples(res) > 0) {
-		snprintf(errbuf, errsize,
-			 "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress): %s is not available in"
-			 " that mode yet",
-			 pg->qtable, qp, what);
+		snprintf(errbuf, errsize, "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress): %s",
+			 pg->qtable, qp, why);
 		rc = PG_ERR_SCHEMA;
 	}
 	PQclear(res);

@@ -97,16 +97,13 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 			 pg->qtable, pg->schema_version);
 		return PG_ERR_SCHEMA;
 	}
-	if (pg->cfg->on_sent == ON_SENT_KEEP && pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY) {
-		snprintf(errbuf, errsize, "relay.on_sent = \"keep\" does not support relay.on_permanent_error = \"block_key\" yet");
-		return PG_ERR_SCHEMA;
-	}
 	if (pg->cfg->on_sent == ON_SENT_DELETE && (rc = check_delete_privilege(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	if ((rc = pgi_progress_check(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	/* With "keep" nothing is ever marked sent, so the floor could not rise: the window takes its place. */
-	if (pg->schema_version >= 6 && pg->cfg->on_sent != ON_SENT_KEEP && (pg->qfloor = pgi_qualified(pg, "_floor", errbuf, errsize)) == NULL)
+	if (pg->schema_version >= 6 && pg->cfg->on_sent != ON_SENT_KEEP &&
+	    (pg->qfloor = pgi_qualified(pg, "_floor", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
 	if ((rc = pgi_count_buckets(pg, errbuf, errsize)) != PG_OK)
 		return rc;

@@ -96,8 +96,9 @@ t_check() {
 }
 
 # Rows not delivered yet (and not failed): by sent_at, or with "keep" by the progress row (see checker --kept).
+# t_pending_sql [mode]: T_ON_SENT's unless given.
 t_pending_sql() {
-	if [ "$T_ON_SENT" = keep ]; then
+	if [ "${1:-$T_ON_SENT}" = keep ]; then
 		echo "SELECT count(*) FROM outbox o WHERE o.failed_at IS NULL AND o.sent_at IS NULL AND NOT EXISTS (SELECT 1
 		      FROM outbox_progress p WHERE coalesce(pg_visible_in_snapshot(coalesce(o.xid, '3'), p.done), false)
 		      OR (pg_visible_in_snapshot(coalesce(o.xid, '3'), p.target) AND o.id <= p.cur))"
