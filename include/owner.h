@@ -1,4 +1,4 @@
-/* Bucket ownership, for relay.ordering = "key": which buckets of the outbox this relay may claim, shared fairly
+/* Bucket ownership, for relay.ordering = "key" (and the lease alone for relay.on_sent = "keep"): which buckets of the outbox this relay may claim, shared fairly
  * with its peers through PostgreSQL alone. A bucket is owned by holding its advisory lock on the claiming
  * session; peers see each other in the heartbeat table, each takes about K/N buckets, gives its surplus back
  * between batches, and ends the session of a peer whose heartbeat is older than relay.lease_ttl_ms. The relay
@@ -28,6 +28,11 @@ void owner_heartbeat(struct owner *o, const struct pg *claim);
 /* Between batches: heartbeat when due, then give back surplus buckets or take this relay's share. Returns -1
  * when the claiming session failed: the caller must drop it (it may hold a lock we did not record). */
 int owner_rebalance(struct owner *o, struct pg *claim);
+
+/* 1 when the relay claims by buckets; 0 with relay.on_sent = "keep", where one relay delivers at a time (the
+ * progress row's lock) and the owner only keeps the lease and fences a silent peer, whose held lock would
+ * otherwise stall delivery until the server noticed the dead connection. */
+int owner_buckets(const struct owner *o);
 
 /* This relay's fair share of the buckets as its last heartbeat saw the membership; -1 while it has no view of it. */
 int owner_share(const struct owner *o);

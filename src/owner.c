@@ -16,6 +16,7 @@
 
 struct owner {
 	const struct config *cfg;
+	int buckets;         /* 0 with on_sent "keep": the relay leads alone, by the progress row's lock */
 	char instance[256];
 	struct pg *hb;       /* heartbeat connection */
 	int nbuckets;        /* K, from the claiming session's view of the table */
@@ -42,6 +43,7 @@ struct owner *owner_new(const struct config *cfg)
 	if (o == NULL)
 		return NULL;
 	o->cfg = cfg;
+	o->buckets = cfg->on_sent != ON_SENT_KEEP;
 	if ((o->hb = pg_new(cfg)) == NULL) {
 		free(o);
 		return NULL;
@@ -191,6 +193,8 @@ int owner_rebalance(struct owner *o, struct pg *claim)
 	int share, fenced;
 
 	owner_heartbeat(o, claim);
+	if (!o->buckets)
+		return 0;
 	if (!o->fresh || !o->have_members)
 		return 0; /* rebalance once per successful heartbeat */
 	o->fresh = 0;
@@ -208,9 +212,14 @@ int owner_rebalance(struct owner *o, struct pg *claim)
 	return 0;
 }
 
+int owner_buckets(const struct owner *o)
+{
+	return o->buckets;
+}
+
 int owner_share(const struct owner *o)
 {
-	return o->have_members && o->members.registered && o->nbuckets > 0 ? fair_share(o) : -1;
+	return o->buckets && o->have_members && o->members.registered && o->nbuckets > 0 ? fair_share(o) : -1;
 }
 
 int owner_count(const struct owner *o)

@@ -74,8 +74,8 @@ static int draining(const struct relay *r)
 	return r->batch->n >= r->cfg->batch_size || r->batch->more;
 }
 
-/* What goes on whatever the relay waits for: the watchdog, and with ordering by key the heartbeat that keeps its
- * lease. Every wait ticks at least as often as tick_within allows. */
+/* What goes on whatever the relay waits for: the watchdog, and with ordering by key or on_sent "keep" the
+ * heartbeat that keeps its lease. Every wait ticks at least as often as tick_within allows. */
 static void tick(void *arg)
 {
 	struct relay *r = arg;
@@ -87,8 +87,9 @@ static void tick(void *arg)
 	};
 
 	service_watchdog();
-	if (r->owner != NULL) {
+	if (r->owner != NULL)
 		owner_heartbeat(r->owner, r->pg);
+	if (r->owner != NULL && owner_buckets(r->owner)) {
 		st.buckets_total = pg_nbuckets(r->pg);
 		st.buckets_owned = owner_count(r->owner);
 		st.buckets_share = owner_share(r->owner);
@@ -237,7 +238,7 @@ static int claim(struct relay *r, struct batch *b, const struct batch *in_flight
 			return rc;
 		r->next_floor_ms = now + FLOOR_STEP_MS;
 	}
-	if (r->owner != NULL) {
+	if (r->owner != NULL && owner_buckets(r->owner)) {
 		if (owner_count(r->owner) == 0) {
 			batch_clear(b);
 			return PG_OK;
@@ -247,7 +248,7 @@ static int claim(struct relay *r, struct batch *b, const struct batch *in_flight
 	return pg_claim_batch(r->pg, b, filter, in_flight, r->err, sizeof(r->err));
 }
 
-/* Hands a claimed batch to Kafka. With ordering by key only under a fresh lease: a relay frozen past its lease may
+/* Hands a claimed batch to Kafka. With ordering by key or "keep" only under a fresh lease: a relay frozen past its lease may
  * have been replaced, and publishing now could put an older event of a key after a newer one. Returns 0, or -1
  * (nothing produced) when the lease has expired. */
 static int publish(struct relay *r, struct batch *b)
@@ -522,7 +523,7 @@ static int relay_start(struct relay *r)
 
 	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->next = batch_new(r->cfg->batch_size)) == NULL ||
 	    (r->pg = pg_new(r->cfg)) == NULL ||
-	    (r->cfg->ordering == ORDERING_KEY && r->cfg->on_sent != ON_SENT_KEEP && (r->owner = owner_new(r->cfg)) == NULL)) {
+	    ((r->cfg->ordering == ORDERING_KEY || r->cfg->on_sent == ON_SENT_KEEP) && (r->owner = owner_new(r->cfg)) == NULL)) {
 		log_error("out of memory", NULL);
 		return EX_OSERR;
 	}

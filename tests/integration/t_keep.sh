@@ -168,6 +168,54 @@ t_wait_log "$T_DIR/relay2.log" 'published_total=[1-9]' 5 || t_fail "the second r
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 
+# A leader frozen mid-transaction (SIGSTOP: its connection stays open and silent, as in a network cut) holds the
+# progress row until someone ends its session: the standby fences it once its heartbeat is lease_ttl_ms old and
+# delivers, within lease + heartbeat + slack. Woken, the old leader finds its session gone and starts over.
+t_conf "$T_DIR/f1.conf" 'on_sent = "keep"; poll_interval_ms = 200; batch_size = 50; instance = "f1";'
+t_conf "$T_DIR/f2.conf" 'on_sent = "keep"; poll_interval_ms = 200; batch_size = 50; instance = "f2";'
+t_start_relay "$T_DIR/f1.conf" "$T_DIR/f1.log"
+declare -A FPID=([f1]=$T_RELAY_PID)
+t_start_relay "$T_DIR/f2.conf" "$T_DIR/f2.log"
+FPID[f2]=$T_RELAY_PID
+T_BG_PIDS="${FPID[f1]} ${FPID[f2]}"
+holder() { # the instance whose claiming session holds the progress row now
+	t_sql "SELECT r.instance FROM pg_locks l JOIN outbox_relays r ON r.pid = l.pid
+	       WHERE l.relation = 'outbox_progress'::regclass AND l.mode = 'RowShareLock' AND l.granted"
+}
+frozen=
+for attempt in $(seq 1 40); do
+	enqueue "fence$attempt" 3000
+	h=$(holder)
+	[ -n "$h" ] || continue
+	kill -STOP "${FPID[$h]}"
+	t0=$(date +%s%N)
+	[ "$(holder)" = "$h" ] && { frozen=$h; break; }
+	kill -CONT "${FPID[$h]}" # it was between transactions: try again
+done
+[ -n "$frozen" ] || t_fail "no relay was caught holding the progress row in 40 tries"
+other=f1
+[ "$frozen" = f1 ] && other=f2
+enqueue after-freeze 200
+delivered "after the leader froze"
+took=$((($(date +%s%N) - t0) / 1000000))
+echo "keep: $other delivered everything ${took} ms after $frozen froze holding the progress row (lease 3000 + heartbeat 1000)"
+[ "$took" -le 10000 ] || t_fail "takeover took $took ms"
+t_expect_grep "$T_DIR/$other.log" "msg=\"ended the session of a relay whose heartbeat expired\" relays=$frozen"
+connects=$(grep -c 'msg="connected to PostgreSQL"' "$T_DIR/$frozen.log")
+kill -CONT "${FPID[$frozen]}"
+enqueue after-wake 200
+delivered "after the old leader woke"
+# Woken, it finds its session ended (or its lease expired before it published) and starts a new one.
+reconnected() { [ "$(grep -c 'msg="connected to PostgreSQL"' "$T_DIR/$frozen.log")" -gt "$connects" ]; }
+t_wait_until 15 reconnected ||
+	{ tail -n 20 "$T_DIR/$frozen.log"; t_fail "the old leader did not reconnect after waking"; }
+t_check --kept --max-dup 3000 --expect-failed 3
+for f in f1 f2; do
+	T_RELAY_PID=${FPID[$f]}
+	t_stop_relay
+	t_expect_eq "$T_STOP_RC" 0 "relay $f exit status"
+done
+
 # Retention with "keep": delivered rows older than retention_s are deleted (through <table>_purge_kept, by the
 # relay role, which has no DELETE of its own); failed rows stay, and so do the rows of the window not yet done.
 t_conf "$T_DIR/r.conf" 'on_sent = "keep"; retention_s = 1; poll_interval_ms = 200;'
