@@ -35,6 +35,12 @@ int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *
 int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const struct batch *in_flight, char *errbuf,
 		   size_t errsize);
 
+/* With relay.on_sent = "keep": the fencing epoch of the rows claimed in this transaction, its transaction id. A
+ * relay that takes the progress row after another does so in a later transaction, so its epoch is higher, and a
+ * consumer that drops a lower epoch than it has seen for a key drops what a replaced leader sends late. 0 before
+ * the first claim. */
+long long pg_progress_epoch(const struct pg *pg);
+
 /* Decodes row i of a claim result (binary format) into r, which must be zeroed (batch_reset_row) and then points
  * into res. Returns 0, or -1 with why set when a value does not have the shape the claim statement promises. */
 int pg_row_decode(const struct pg_result *res, int i, struct outbox_row *r, char *why, size_t whysize);

@@ -37,6 +37,7 @@ struct pg {
 	char *qprogress;
 	char *win[WIN_VALUES];
 	int win_open;
+	long long epoch; /* this transaction's id, from the lock (pg_progress_epoch) */
 };
 
 /* pg.c: results and errors. Each sets errbuf to "what: libpq's first line" on failure and returns (or sets *rc

@@ -176,6 +176,7 @@ PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *er
 		return NULL;
 	if (!pg->win_open)
 		return NULL; /* a peer is delivering: nothing to claim, and no error */
+	pg->epoch = pg->win[WIN_NOW + 2] != NULL ? strtoll(pg->win[WIN_NOW + 2], NULL, 10) : 0;
 	if (pg->win[WIN_TARGET] == NULL) { /* the first run: nothing delivered, no window yet */
 		if ((*rc = window_next(pg, errbuf, errsize)) != PG_OK)
 			return NULL;
@@ -189,6 +190,11 @@ PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *er
 	if ((*rc = window_next(pg, errbuf, errsize)) != PG_OK)
 		return NULL;
 	return claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize);
+}
+
+long long pg_progress_epoch(const struct pg *pg)
+{
+	return pg->epoch;
 }
 
 /* A row the cursor may pass: delivered, or failed for good (and marked so in this transaction). */

@@ -248,15 +248,20 @@ static int claim(struct relay *r, struct batch *b, const struct batch *in_flight
 	return pg_claim_batch(r->pg, b, filter, in_flight, r->err, sizeof(r->err));
 }
 
-/* Hands a claimed batch to Kafka. With ordering by key or "keep" only under a fresh lease: a relay frozen past its lease may
- * have been replaced, and publishing now could put an older event of a key after a newer one. Returns 0, or -1
- * (nothing produced) when the lease has expired. */
+/* Hands a claimed batch to Kafka. With ordering by key or "keep" only under a fresh lease: a relay frozen past its
+ * lease may have been replaced, and publishing now could put an older event of a key after a newer one. Each row
+ * carries its fencing epoch: its bucket's, or with "keep" the transaction's. Returns 0, or -1 (nothing produced)
+ * when the lease has expired. */
 static int publish(struct relay *r, struct batch *b)
 {
 	if (r->owner != NULL) {
 		if (!owner_lease_valid(r->owner))
 			return -1;
-		owner_stamp(r->owner, b);
+		if (owner_buckets(r->owner))
+			owner_stamp(r->owner, b);
+		else
+			for (int i = 0; i < b->n; i++)
+				b->rows[i].epoch = pg_progress_epoch(r->pg);
 	}
 	delivery_publish(&r->delivery, b, r->limits.row_bytes);
 	return 0;

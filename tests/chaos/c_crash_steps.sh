@@ -20,7 +20,7 @@ for chain in 1 "$C_CHAIN"; do
 		[ "$chain" != 1 ] && { [ $point = before_commit ] || [ $point = after_commit ]; } && nth=1
 		OUTBOXD_FAULT="$point:$nth" timeout 60 "$FAULT_OUTBOXD" run -c "$T_DIR/$name.conf" >"$T_DIR/$name-crash.log" 2>&1 || rc=$?
 		t_expect_eq "$rc" 137 "exit status of the relay crashing at $point (killed by SIGKILL)"
-		echo "$name: $(t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL") rows marked sent before the crash"
+		echo "$name: $(t_sql "$(t_delivered_sql)") rows marked sent before the crash"
 		case $point-$chain in
 		after_claim-1 | after_commit-*) maxdup=0 ;;
 		*) maxdup=$((chain * BATCH)) ;;

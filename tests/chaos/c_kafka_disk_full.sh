@@ -50,10 +50,10 @@ t_wait_until 60 h_gone "$BPID" || { tail -n 20 "$H_KAFKA_DIR/broker.log"; t_fail
 grep -m 1 -o 'No space left on device' "$H_KAFKA_DIR/broker.log" || { tail -n 30 "$H_KAFKA_DIR/broker.log"; t_fail "the broker stopped, but not for the full disk"; }
 grep -m 1 -o 'Shutdown broker because all log dirs in [^ ]* have failed' "$H_KAFKA_DIR/broker.log" || true
 sleep 7 # the batch produced last times out (delivery_timeout_ms 5 s)
-before=$(t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")
+before=$(t_sql "$(t_delivered_sql)")
 sleep 10
 kill -0 "$T_RELAY_PID" || t_fail "the relay exited while the broker was away"
-t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")" "$before" "rows marked sent while the broker was away"
+t_expect_eq "$(t_sql "$(t_delivered_sql)")" "$before" "rows marked sent while the broker was away"
 warned=$(grep -c 'level=warn' "$T_DIR/relay.log" || true)
 echo "broker away: the relay logged $warned warn lines in all so far (librdkafka's own among them)"
 
@@ -64,8 +64,12 @@ sleep 3
 touch "$T_DIR/w.stop"
 wait "$WPID" || true
 c_drained_within 90
-# The outage, logged once: one warn when it began, its repeats at debug, and its end.
-t_expect_eq "$(grep 'level=warn' "$T_DIR/relay.log" | grep -c 'batch not fully delivered')" 1 "warn lines for the outage"
+# The outage, logged once: one warn when it began (and one more if librdkafka's reason changed: the first batch
+# times out, the next ones may be purged from the queue), its repeats at debug, and its end.
+grep 'level=warn' "$T_DIR/relay.log" | grep 'batch not fully delivered' | sed 's/^ts=[^ ]* //' >"$T_DIR/outage.warns"
+t_expect_eq "$(sort -u "$T_DIR/outage.warns" | wc -l)" "$(wc -l <"$T_DIR/outage.warns")" "a warn line repeated for the outage"
+[ "$(wc -l <"$T_DIR/outage.warns")" -ge 1 ] && [ "$(wc -l <"$T_DIR/outage.warns")" -le 2 ] ||
+	{ cat "$T_DIR/outage.warns"; t_fail "$(wc -l <"$T_DIR/outage.warns") warn lines for the outage, not 1 or 2"; }
 t_expect_grep "$T_DIR/relay.log" 'msg=recovered after="batch not fully delivered, will retry"'
 grep -m 1 'msg=recovered' "$T_DIR/relay.log"
 t_stop_relay

@@ -20,7 +20,10 @@ if [ -n "${NEMESIS_SOAK:-}" ]; then
 	SETTINGS="retention_s = 300;"
 else
 	SECONDS_=$(c_times 120 900) GAP=5 RATE=100 SETTINGS=
+	# The keep pass of the short form: half the time (CI's minutes are counted).
+	c_case long "" || SECONDS_=60
 fi
+[ -z "$T_ON_SENT" ] || SETTINGS="$SETTINGS on_sent = \"$T_ON_SENT\";"
 nem_start "$RATE" "$SETTINGS"
 if [ -n "${NEMESIS_SOAK:-}" ]; then
 	# The nemesis in the background of this shell's sampling would lose its variables: sampling runs beside it

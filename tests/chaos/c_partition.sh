@@ -4,7 +4,8 @@
 # advertises itself). A cut is a blackhole route: packets vanish, TCP connections stay open and silent. Relay r2
 # runs on the host, uncut. Traffic stays between the test's namespace and loopback. Each case on its own table:
 #   pg-cut      r1 cut from PostgreSQL for 20 s: r2 fences it and takes its buckets within lease + heartbeat +
-#               slack (10 s); r1 publishes nothing stale first (STALE_FIRST 0), then rejoins
+#               slack (10 s); r1 publishes nothing stale first (STALE_FIRST 0), then rejoins. With "keep" r1 is
+#               cut while it holds the progress row, and r2 fences it and delivers past it in the same bound
 #   kafka-cut   r1 alone, cut from Kafka for 15 s: its batches time out, nothing is marked meanwhile; then it
 #               catches up
 #   asymmetric  the host's replies to r1 dropped (r1's packets still arrive) for 15 s, r1 and r2
@@ -53,7 +54,18 @@ owns() { # instance buckets: the relay holds that many bucket locks now
 		WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND l.classid = 'outbox'::regclass
 		AND r.instance = '$1'")" = "$2" ]
 }
-sent() { t_sql "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL"; }
+sent() { t_sql "$(t_delivered_sql)"; }
+# With "keep" one relay delivers at a time, holding the progress row; each keeps a lease all the same.
+member() { # instance: registered with a fresh heartbeat
+	[ "$(t_sql "SELECT count(*) FROM outbox_relays WHERE instance = '$1' AND heartbeat_at > now() - interval '2 s'")" = 1 ]
+}
+holder() { # the instance whose claiming session holds the progress row now
+	t_sql "SELECT r.instance FROM pg_locks l JOIN outbox_relays r ON r.pid = l.pid
+	       WHERE l.relation = 'outbox_progress'::regclass AND l.mode = 'RowShareLock' AND l.granted"
+}
+joined() { # instance: it has its buckets (mark), or is a member (keep)
+	if [ "$T_ON_SENT" = keep ]; then member "$1"; else owns "$1" 32; fi
+}
 
 begin_case() { # name
 	CASE=$1
@@ -69,71 +81,100 @@ end_case() { # relays to stop, once the writers stopped and the table drained
 	for r in "$@"; do stop_r "$r"; done
 }
 
+# The keep pass of the short form: the cut that needs fencing, and the link that flaps.
+KEEP_SHORT="pg_cut flapping"
+
 # pg-cut
-begin_case pg_cut
-start_r r1 ns
-start_r r2
-t_wait_until 30 owns r1 32 || t_fail "r1 never got its share"
-c_writers_start 100
-sleep 3
-cut "$PG_ADDR"
-t0=$(date +%s%N)
-t_wait_until 20 owns r2 64 || t_fail "r2 did not take r1's buckets within 20 s"
-took=$((($(date +%s%N) - t0) / 1000000))
-echo "pg-cut: r2 owned every bucket ${took} ms after the cut (lease 3000 + heartbeat 1000 + slack 6000)"
-echo "partition-pg-cut takeover_ms=$took" >>"$CHAOS_TABLE.figures"
-[ "$took" -le 10000 ] || t_fail "takeover took $took ms"
-sleep $((20 - took / 1000))
-heal "$PG_ADDR"
-t_wait_until 60 owns r1 32 || t_fail "r1 did not rejoin after the cut healed"
-sleep 2
-end_case r1 r2
-c_check_row partition-pg-cut --epoch-header outboxd-epoch --max-dup 1000 --max-stale 200
+if c_case pg_cut "$KEEP_SHORT"; then
+	begin_case pg_cut
+	start_r r1 ns
+	start_r r2
+	t_wait_until 30 joined r1 || t_fail "r1 never joined"
+	c_writers_start 100
+	sleep 3
+	if [ "$T_ON_SENT" = keep ]; then
+		# Cut r1 while it holds the progress row: its session goes on holding it, open and silent, until r2 fences it.
+		caught=
+		for i in $(seq 1 300); do
+			[ "$(holder)" = r1 ] || { sleep 0.02; continue; }
+			cut "$PG_ADDR"
+			t0=$(date +%s%N)
+			[ "$(holder)" = r1 ] && { caught=$i; break; }
+			heal "$PG_ADDR"
+		done
+		[ -n "$caught" ] || t_fail "r1 was never caught holding the progress row"
+		upto=$(t_sql "SELECT max(id) FROM outbox")
+		t_wait_until 20 t_sql_is "$(t_pending_sql) AND o.id <= $upto" 0 || t_fail "r2 did not deliver r1's rows within 20 s"
+		took=$((($(date +%s%N) - t0) / 1000000))
+		echo "pg-cut: r1 cut holding the progress row (try $caught); r2 delivered past it ${took} ms after the cut (lease 3000 + heartbeat 1000 + slack 6000)"
+		t_expect_grep "$T_DIR/r2-$CASE.log" 'msg="ended the session of a relay whose heartbeat expired" relays=r1'
+	else
+		cut "$PG_ADDR"
+		t0=$(date +%s%N)
+		t_wait_until 20 owns r2 64 || t_fail "r2 did not take r1's buckets within 20 s"
+		took=$((($(date +%s%N) - t0) / 1000000))
+		echo "pg-cut: r2 owned every bucket ${took} ms after the cut (lease 3000 + heartbeat 1000 + slack 6000)"
+	fi
+	echo "partition-pg-cut${T_ON_SENT:+@$T_ON_SENT} takeover_ms=$took" >>"$CHAOS_TABLE.figures"
+	[ "$took" -le 10000 ] || t_fail "takeover took $took ms"
+	sleep $((20 - took / 1000))
+	heal "$PG_ADDR"
+	t_wait_until 60 joined r1 || t_fail "r1 did not rejoin after the cut healed"
+	sleep 2
+	end_case r1 r2
+	c_check_row partition-pg-cut --epoch-header outboxd-epoch --max-dup 1000 --max-stale 200
+fi
 
 # kafka-cut: r1 alone
-begin_case kafka_cut
-start_r r1 ns
-c_writers_start 100
-sleep 3
-cut "$KAFKA_ADDR"
-sleep 7 # the batch produced before the cut times out (delivery_timeout_ms 5 s)
-before=$(sent)
-sleep 8
-t_expect_eq "$(sent)" "$before" "rows marked sent while r1 was cut from Kafka"
-heal "$KAFKA_ADDR"
-sleep 3
-end_case r1
-c_check_row partition-kafka-cut --epoch-header outboxd-epoch --max-dup 1000
+if c_case kafka_cut "$KEEP_SHORT"; then
+	begin_case kafka_cut
+	start_r r1 ns
+	c_writers_start 100
+	sleep 3
+	cut "$KAFKA_ADDR"
+	sleep 7 # the batch produced before the cut times out (delivery_timeout_ms 5 s)
+	before=$(sent)
+	sleep 8
+	t_expect_eq "$(sent)" "$before" "rows marked sent while r1 was cut from Kafka"
+	heal "$KAFKA_ADDR"
+	sleep 3
+	end_case r1
+	c_check_row partition-kafka-cut --epoch-header outboxd-epoch --max-dup 1000
+fi
 
 # asymmetric: the host's packets to r1 vanish; r1's reach the host
-begin_case asymmetric
-start_r r1 ns
-start_r r2
-c_writers_start 100
-sleep 3
-ip route add blackhole 10.231.1.2/32
-ip route add blackhole 10.231.2.2/32
-sleep 15
-ip route del blackhole 10.231.1.2/32
-ip route del blackhole 10.231.2.2/32
-t_wait_until 60 owns r1 32 || t_fail "r1 did not rejoin after the asymmetric cut"
-end_case r1 r2
-c_check_row partition-asymmetric --epoch-header outboxd-epoch --max-dup 1000 --max-stale 200
+if c_case asymmetric "$KEEP_SHORT"; then
+	begin_case asymmetric
+	start_r r1 ns
+	start_r r2
+	c_writers_start 100
+	sleep 3
+	ip route add blackhole 10.231.1.2/32
+	ip route add blackhole 10.231.2.2/32
+	sleep 15
+	ip route del blackhole 10.231.1.2/32
+	ip route del blackhole 10.231.2.2/32
+	t_wait_until 60 joined r1 || t_fail "r1 did not rejoin after the asymmetric cut"
+	end_case r1 r2
+	c_check_row partition-asymmetric --epoch-header outboxd-epoch --max-dup 1000 --max-stale 200
+fi
 
 # flapping: both services cut and healed every second, 20 times
-begin_case flapping
-start_r r1 ns
-start_r r2
-c_writers_start 100
-sleep 3
-for i in $(seq 1 "$(c_times 20 120)"); do
-	cut "$PG_ADDR"
-	cut "$KAFKA_ADDR"
-	sleep 1
-	heal "$PG_ADDR"
-	heal "$KAFKA_ADDR"
-	sleep 1
-done
-sleep 3
-end_case r1 r2
-c_check_row partition-flapping --epoch-header outboxd-epoch --max-dup 2000 --max-stale 400
+if c_case flapping "$KEEP_SHORT"; then
+	begin_case flapping
+	start_r r1 ns
+	start_r r2
+	c_writers_start 100
+	sleep 3
+	for i in $(seq 1 "$(c_times 20 120)"); do
+		cut "$PG_ADDR"
+		cut "$KAFKA_ADDR"
+		sleep 1
+		heal "$PG_ADDR"
+		heal "$KAFKA_ADDR"
+		sleep 1
+	done
+	sleep 3
+	end_case r1 r2
+	c_check_row partition-flapping --epoch-header outboxd-epoch --max-dup 2000 --max-stale 400
+fi

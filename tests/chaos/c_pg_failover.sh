@@ -25,9 +25,11 @@ pair_writer() { # conninfo topic out stop
 	done
 }
 
-pending_on() { PGPASSWORD=$H_APP_PASSWORD psql -qtAX -h 127.0.0.1 -p "$1" -U app -d app -c "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL" 2>/dev/null; }
+pending_on() { PGPASSWORD=$H_APP_PASSWORD psql -qtAX -h 127.0.0.1 -p "$1" -U app -d app -c "$(t_pending_sql)" 2>/dev/null; }
 drained_on() { [ "$(pending_on "$1")" = 0 ]; }
 
+ON_SENT=
+[ -z "$T_ON_SENT" ] || ON_SENT="on_sent = \"$T_ON_SENT\";"
 for mode in sync async; do
 	pair_start "$mode"
 	T_TOPIC=failover-$mode-$RANDOM
@@ -35,7 +37,7 @@ for mode in sync async; do
 	cat >"$T_DIR/$mode.conf" <<CONF
 postgres: { conninfo = "$PAIR_CONNINFO"; owner_conninfo = "$PAIR_OWNER"; };
 kafka: { brokers = "$H_KAFKA_BROKERS"; };
-relay: { batch_size = 100; backoff_max_ms = 1000; };
+relay: { batch_size = 100; backoff_max_ms = 1000; $ON_SENT };
 log: { stats_interval_ms = 1000; };
 CONF
 	t_install "$T_DIR/$mode.conf"

@@ -5,6 +5,10 @@
 C_CHAIN=4
 c_times() { if [ -n "${CHAOS_LONG:-}" ]; then echo "$2"; else echo "$1"; fi; }
 
+# c_case NAME SHORT-KEEP-CASES: whether a scenario's case runs. Every case runs in the mark pass and in the long
+# form; the short form's keep pass (make check, where CI's time is counted) runs the cases listed.
+c_case() { [ -n "${CHAOS_LONG:-}" ] || [ "${T_ON_SENT:-}" != keep ] || [[ " $2 " == *" $1 "* ]]; }
+
 # Runs the checker and records a table row "scenario events LOST DUP REORDER STALE PHANTOM UNDRAINED result"
 # (STALE is "-" unless the scenario passes --epoch-header).
 c_check_row() { # row-name checker-args...

@@ -121,14 +121,16 @@ CONF
 # A ledger of every committed row (a trigger's copy, which retention never purges) and the view the checker reads
 # instead of the outbox: with relay.retention_s (the soak), a purged row would otherwise look like an event Kafka
 # has and the table never did (PHANTOM). A row missing from the outbox was sent: the purge deletes only sent rows.
+# With "keep" the checker (--kept) reads the progress of the table it is given: nemesis_checked_progress.
 nem_ledger() {
 	t_sql "CREATE TABLE nemesis_ledger AS SELECT * FROM outbox WITH NO DATA;
 	  CREATE FUNCTION nemesis_ledger_copy() RETURNS trigger LANGUAGE plpgsql AS
 	    \$\$ BEGIN INSERT INTO nemesis_ledger SELECT NEW.*; RETURN NULL; END \$\$;
 	  CREATE TRIGGER nemesis_ledger AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION nemesis_ledger_copy();
 	  CREATE VIEW nemesis_checked AS SELECT l.id, l.event_id, l.topic, l.key, l.payload, l.headers,
-	    CASE WHEN o.id IS NULL THEN l.created_at ELSE o.sent_at END AS sent_at, o.failed_at
-	    FROM nemesis_ledger l LEFT JOIN outbox o USING (id)" >/dev/null
+	    CASE WHEN o.id IS NULL THEN l.created_at ELSE o.sent_at END AS sent_at, o.failed_at, l.xid
+	    FROM nemesis_ledger l LEFT JOIN outbox o USING (id);
+	  CREATE VIEW nemesis_checked_progress AS SELECT * FROM outbox_progress" >/dev/null
 }
 
 # Relay i in its namespace, under a supervisor that does what systemd's Restart=on-failure does (after 1 s here,

@@ -96,14 +96,17 @@ t_check() {
 }
 
 # Rows not delivered yet (and not failed): by sent_at, or with "keep" by the progress row (see checker --kept).
-# t_pending_sql [mode]: T_ON_SENT's unless given.
-t_pending_sql() {
-	if [ "${1:-$T_ON_SENT}" = keep ]; then
-		echo "SELECT count(*) FROM outbox o WHERE o.failed_at IS NULL AND o.sent_at IS NULL AND NOT EXISTS (SELECT 1
-		      FROM outbox_progress p WHERE coalesce(pg_visible_in_snapshot(coalesce(o.xid, '3'), p.done), false)
-		      OR (pg_visible_in_snapshot(coalesce(o.xid, '3'), p.target) AND o.id <= p.cur))"
+# t_pending_sql [mode]: T_ON_SENT's unless given. The table is "o": callers may add "AND o.id <= N".
+t_pending_sql() { echo "SELECT count(*) FROM outbox o WHERE o.failed_at IS NULL AND NOT ($(t_delivered_if "${1:-$T_ON_SENT}"))"; }
+# Rows delivered (and not failed since), the same way.
+t_delivered_sql() { echo "SELECT count(*) FROM outbox o WHERE o.failed_at IS NULL AND $(t_delivered_if "${1:-$T_ON_SENT}")"; }
+t_delivered_if() { # mode: the predicate on row o
+	if [ "$1" = keep ]; then
+		echo "(o.sent_at IS NOT NULL OR EXISTS (SELECT 1 FROM outbox_progress p
+		      WHERE coalesce(pg_visible_in_snapshot(coalesce(o.xid, '3'), p.done), false)
+		      OR (pg_visible_in_snapshot(coalesce(o.xid, '3'), p.target) AND o.id <= p.cur)))"
 	else
-		echo "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+		echo "o.sent_at IS NOT NULL"
 	fi
 }
 
