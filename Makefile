@@ -181,14 +181,18 @@ fuzz-build:
 fuzz:
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
-# Everything: the layering rules, the normal build's unit, integration and fault-injection tests, then unit and
-# integration under ASan+UBSan, then valgrind on the unit tests, then each fuzz target briefly; under CI=true, the
+# Everything: the layering rules, the normal build's unit and integration tests, then the fault-injection suite
+# with unit and integration under ASan+UBSan beside it (tests/run-beside.sh: each has its own harness, and the
+# fault suite mostly waits), then valgrind on the unit tests, then each fuzz target briefly; under CI=true, the
 # fresh-root check (make demo and the Debian package on bare Debian 12 roots).
 CHECK_FUZZ_SECONDS ?= 10
 check: setup
 	@tests/layering.sh
-	@$(MAKE) --no-print-directory all unit integration chaos-short
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
+	@$(MAKE) --no-print-directory all tools unit integration
+	@$(MAKE) --no-print-directory FAULT=1 all
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all tools
+	@tests/run-beside.sh "$(MAKE) --no-print-directory SANITIZE=address,undefined unit integration" \
+		$(MAKE) --no-print-directory chaos-short
 	@tests/run-valgrind.sh $(UNIT_TESTS)
 	@tests/run-fuzz.sh $(CHECK_FUZZ_SECONDS) $(FUZZ_NAMES)
 	@if [ "$${CI:-}" = true ]; then tests/freshroot.sh; else echo "check: the fresh-root check runs under CI=true"; fi
