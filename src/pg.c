@@ -275,8 +275,13 @@ int pgi_drain_results(struct pg *pg, char *errbuf, size_t errsize)
 
 int pg_commit(struct pg *pg, char *errbuf, size_t errsize)
 {
+	int rc;
+
 	fault_point("before_commit");
-	return pgi_commit(pg, errbuf, errsize);
+	rc = pgi_commit(pg, errbuf, errsize);
+	if (rc == PG_OK && pg->cfg->on_sent == ON_SENT_KEEP)
+		pgi_progress_committed(pg);
+	return rc;
 }
 
 void pg_abort(struct pg *pg)

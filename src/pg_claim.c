@@ -283,6 +283,8 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const st
 		b->n = i + 1;
 	}
 	b->more = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) > b->n;
+	if (pg->cfg->on_sent == ON_SENT_KEEP)
+		pgi_progress_claimed(pg, b);
 	return PG_OK;
 }
 

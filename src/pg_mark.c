@@ -148,7 +148,7 @@ static int keep_send(struct pg *pg, const struct batch *b, char *errbuf, size_t 
 
 	if (!all && (rc = mark_failed_rows(pg, b, errbuf, errsize)) != PG_OK)
 		return rc;
-	if (!pgi_progress_cursor(b, cur, sizeof(cur)))
+	if (!pgi_progress_cursor(pg, b, cur, sizeof(cur)))
 		return PG_OK;
 	if (all)
 		return send_prepared(pg, "keep_save", cur, "cannot save the progress", errbuf, errsize);

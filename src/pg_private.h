@@ -38,6 +38,12 @@ struct pg {
 	char *win[WIN_VALUES];
 	int win_open;
 	long long epoch; /* this transaction's id, from the lock (pg_progress_epoch) */
+	/* What this transaction learnt of its window: claimed_after, the cursor its last claim began after; tail,
+	 * the id after which that claim found the window empty (-1: not known); saved, the cursor it saved (-1: none).
+	 * A commit that saved the tail leaves known_target and known_cur: that window is exhausted. */
+	long long claimed_after, tail, saved;
+	char *known_target;
+	long long known_cur;
 };
 
 /* pg.c: results and errors. Each sets errbuf to "what: libpq's first line" on failure and returns (or sets *rc
@@ -81,7 +87,9 @@ int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
-int pgi_progress_cursor(const struct batch *b, char *cur, size_t size);
+int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t size);
+void pgi_progress_claimed(struct pg *pg, const struct batch *b);
+void pgi_progress_committed(struct pg *pg);
 int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size_t errsize);
 void pgi_progress_free(struct pg *pg);
 /* PG_ERR_SCHEMA when the table (at version) is delivered with "keep", with why the caller cannot go on. */

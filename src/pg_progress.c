@@ -95,6 +95,19 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 	snprintf(sql, sizeof(sql), "UPDATE %s SET cur = $1::bigint, updated_at = now() WHERE one", pg->qprogress);
 	if ((rc = pgi_prepare(pg, "keep_save", sql, 1, errbuf, errsize)) != PG_OK)
 		return rc;
+	/* keep_lock and keep_next in one statement, for the relay that left the window exhausted ($1 its target, $2
+	 * its cursor) and finds the row as it left it: a round trip to lock and another to find the window empty
+	 * saved from every wake-up at a steady trickle. The next window's snapshot, highest id and transaction id
+	 * are taken as keep_lock takes them; the columns are keep_lock's, the transaction id last. */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %1$s p SET done = p.target, done_hi = p.hi, done_xid = p.target_xid, target = pg_current_snapshot(),"
+		 " hi = (SELECT coalesce(max(id), 0) FROM %2$s), target_xid = pg_current_xact_id(), cur = 0, updated_at = now()"
+		 " FROM (SELECT one FROM %1$s WHERE one FOR UPDATE SKIP LOCKED) l"
+		 " WHERE p.one AND l.one AND p.target::text = $1 AND p.cur = $2::bigint"
+		 " RETURNING " WINDOW_COLS ", NULL, NULL, p.target_xid",
+		 pg->qprogress, pg->qtable);
+	if ((rc = pgi_prepare(pg, "keep_lock_next", sql, 2, errbuf, errsize)) != PG_OK)
+		return rc;
 	return prepare_claim(pg, errbuf, errsize);
 }
 
@@ -110,6 +123,8 @@ static void window_clear(struct pg *pg)
 void pgi_progress_free(struct pg *pg)
 {
 	window_clear(pg);
+	free(pg->known_target);
+	pg->known_target = NULL;
 	free(pg->qprogress);
 	pg->qprogress = NULL;
 }
@@ -158,6 +173,7 @@ static int window_next(struct pg *pg, char *errbuf, size_t errsize)
 
 static PGresult *claim_after(struct pg *pg, const char *cursor, int *rc, char *errbuf, size_t errsize)
 {
+	pg->claimed_after = strtoll(cursor, NULL, 10);
 	const char *params[CLAIM_PARAMS] = { cursor,	       pg->win[WIN_DONE],   pg->win[WIN_DONE_HI],
 					     pg->win[WIN_STRAGGLERS], pg->win[WIN_TARGET], pg->win[WIN_HI] };
 
@@ -165,18 +181,48 @@ static PGresult *claim_after(struct pg *pg, const char *cursor, int *rc, char *e
 			  "cannot claim rows", rc, errbuf, errsize);
 }
 
+/* The fast way into a transaction: locks the row and moves on to the next window in one statement, if this relay
+ * left the current one exhausted and nobody moved since. Returns 1 with the new window taken, 0 to go the usual
+ * way (a peer holds the row, or moved it), or -1 with *rc set. */
+static int lock_next(struct pg *pg, int *rc, char *errbuf, size_t errsize)
+{
+	char cur[24];
+	const char *params[2] = { pg->known_target, cur };
+	PGresult *res;
+
+	snprintf(cur, sizeof(cur), "%lld", pg->known_cur);
+	res = pgi_query_prepared(pg, "keep_lock_next", 2, params, "cannot read the progress", rc, errbuf, errsize);
+	free(pg->known_target);
+	pg->known_target = NULL; /* it holds for one try: the window it names is gone either way */
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	*rc = window_take(pg, res, errbuf, errsize);
+	PQclear(res);
+	return *rc == PG_OK ? 1 : -1;
+}
+
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize)
 {
 	PGresult *res;
+	int moved = 0;
 
 	*rc = PG_OK;
 	if (after != NULL) /* the next batch of a chain: in the window its transaction began with */
 		return claim_after(pg, after, rc, errbuf, errsize);
-	if ((*rc = window_query(pg, "keep_lock", 0, NULL, errbuf, errsize)) != PG_OK)
+	pg->tail = pg->saved = -1;
+	if (pg->known_target != NULL && (moved = lock_next(pg, rc, errbuf, errsize)) < 0)
+		return NULL;
+	if (!moved && (*rc = window_query(pg, "keep_lock", 0, NULL, errbuf, errsize)) != PG_OK)
 		return NULL;
 	if (!pg->win_open)
 		return NULL; /* a peer is delivering: nothing to claim, and no error */
 	pg->epoch = pg->win[WIN_NOW + 2] != NULL ? strtoll(pg->win[WIN_NOW + 2], NULL, 10) : 0;
+	if (moved)
+		return claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize);
 	if (pg->win[WIN_TARGET] == NULL) { /* the first run: nothing delivered, no window yet */
 		if ((*rc = window_next(pg, errbuf, errsize)) != PG_OK)
 			return NULL;
@@ -192,6 +238,27 @@ PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *er
 	return claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize);
 }
 
+/* A claim that took fewer rows than it could, none left over, found the window empty after its last row (or
+ * after the cursor it began at): a window's rows are fixed when it opens. */
+void pgi_progress_claimed(struct pg *pg, const struct batch *b)
+{
+	if (b->n < pg->claim.rows && !b->more)
+		pg->tail = b->n > 0 ? b->rows[b->n - 1].id : pg->claimed_after;
+	else
+		pg->tail = -1;
+}
+
+void pgi_progress_committed(struct pg *pg)
+{
+	free(pg->known_target);
+	pg->known_target = NULL;
+	if (pg->win_open && pg->tail >= 0 && pg->saved == pg->tail && pg->win[WIN_TARGET] != NULL) {
+		pg->known_target = strdup(pg->win[WIN_TARGET]); /* out of memory: the usual way next time */
+		pg->known_cur = pg->tail;
+	}
+	pg->tail = pg->saved = -1;
+}
+
 long long pg_progress_epoch(const struct pg *pg)
 {
 	return pg->epoch;
@@ -203,7 +270,7 @@ static int settled(const struct outbox_row *r)
 	return r->state == ROW_ACKED || r->state == ROW_FAILED;
 }
 
-int pgi_progress_cursor(const struct batch *b, char *cur, size_t size)
+int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t size)
 {
 	int i;
 
@@ -213,6 +280,7 @@ int pgi_progress_cursor(const struct batch *b, char *cur, size_t size)
 	if (i == 0)
 		return 0;
 	snprintf(cur, size, "%lld", (long long)b->rows[i - 1].id);
+	pg->saved = b->rows[i - 1].id;
 	return 1;
 }
 
