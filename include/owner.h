@@ -1,8 +1,9 @@
-/* Bucket ownership, for relay.ordering = "key" (and the lease alone for relay.on_sent = "keep"): which buckets of the outbox this relay may claim, shared fairly
- * with its peers through PostgreSQL alone. A bucket is owned by holding its advisory lock on the claiming
- * session; peers see each other in the heartbeat table, each takes about K/N buckets, gives its surplus back
- * between batches, and ends the session of a peer whose heartbeat is older than relay.lease_ttl_ms. The relay
- * produces only while its own lease is fresh, so a relay that was frozen does not publish after being replaced. */
+/* Bucket ownership, for relay.ordering = "key" (and the lease alone for relay.on_sent = "keep"): which buckets
+ * of the outbox this relay may claim, shared fairly with its peers through PostgreSQL alone. A bucket is owned by
+ * holding its advisory lock on the claiming session; peers see each other in the heartbeat table, each takes about
+ * K/N buckets, gives its surplus back between batches, and ends the session of a peer whose heartbeat is older
+ * than relay.lease_ttl_ms. The relay produces only while its own lease is fresh, so a relay that was frozen does
+ * not publish after being replaced. */
 #ifndef OUTBOXD_OWNER_H
 #define OUTBOXD_OWNER_H
 
@@ -44,8 +45,8 @@ const char *owner_filter(struct owner *o);
 /* 1 while the last heartbeat is recent enough that no peer can have fenced this relay. */
 int owner_lease_valid(const struct owner *o);
 
-/* Sets each row's epoch from its bucket. */
-void owner_stamp(const struct owner *o, struct batch *b);
+/* Sets each row's fencing epoch: its bucket's, or without buckets ("keep") the id of claim's transaction. */
+void owner_stamp(const struct owner *o, const struct pg *claim, struct batch *b);
 
 /* Milliseconds until the next heartbeat is due (0: now). */
 int owner_due_ms(const struct owner *o);

@@ -21,9 +21,10 @@ int pg_failed_rows(struct pg *pg, void (*each)(const struct pg_failed_row *row, 
 		   char *errbuf, size_t errsize);
 
 /* Makes failed rows pending again: the given ids (validated decimal numbers; each must be a failed row, or
- * nothing changes and PG_ERR_QUERY says how many were) or all of them. *retried receives how many. */
-int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, char *errbuf,
-		    size_t errsize);
+ * nothing changes and PG_ERR_QUERY says how many were) or all of them. *retried receives how many; *moved is 1
+ * when the table is delivered with "keep", where each row moved to a new id (same event id). */
+int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, int *moved,
+		    char *errbuf, size_t errsize);
 
 /* Replay: makes sent rows pending again, in one statement: id >= from_id, or sent_at >= since (a time
  * PostgreSQL parses; exactly one of the two), and topic = topic when topic is not NULL. */

@@ -3,7 +3,8 @@
 --   outboxd schema grant outboxd_relay -c /etc/outboxd/outboxd.conf
 --   psql -v ON_ERROR_STOP=1 -v schema=public -v table=outbox -v role=outboxd_relay -1 -f sql/grant_relay.sql
 -- The relay reads every column of the outbox, writes only the five that record an outcome, reads the schema
--- version, removes sent rows only through <table>_purge, and owns nothing: no DDL, no INSERT or DELETE, no other
+-- version, removes sent rows only through <table>_purge (<table>_purge_kept with "keep"), moves failed rows only
+-- through <table>_retry_kept, and owns nothing: no DDL, no INSERT or DELETE, no other
 -- table but the two small tables through which relays share the outbox (schema version 4) and the claim floor
 -- (version 6). LISTEN, advisory
 -- locks and ending a peer's session (pg_terminate_backend, allowed between sessions of the same role) need no
@@ -23,6 +24,7 @@
 \set table_floor :table '_floor'
 \set table_progress :table '_progress'
 \set table_purge_kept :table '_purge_kept'
+\set table_retry_kept :table '_retry_kept'
 
 GRANT USAGE ON SCHEMA :"schema" TO :"role";
 GRANT SELECT (table_name, version) ON :"schema".outboxd_schema TO :"role";
@@ -40,3 +42,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".:"table_relays" TO :"role";
 GRANT SELECT, UPDATE (floor) ON :"schema".:"table_floor" TO :"role";
 GRANT SELECT, INSERT, UPDATE ON :"schema".:"table_progress" TO :"role";
 GRANT EXECUTE ON FUNCTION :"schema".:"table_purge_kept"(interval, integer) TO :"role";
+-- `outboxd retry` with "keep" (version 8) moves failed rows to new ids; the role gets no INSERT or DELETE.
+GRANT EXECUTE ON FUNCTION :"schema".:"table_retry_kept"(bigint[]) TO :"role";

@@ -213,10 +213,11 @@ static int retry(struct pg *pg, const struct config *cfg, const void *arg, char 
 {
 	const struct retry *a = arg;
 	long long n = 0;
-	int rc;
+	int rc, moved = 0;
 
-	if ((rc = pg_retry_failed(pg, a->ids, a->n_ids, a->all, &n, err, errsize)) == PG_OK)
-		printf("retried %lld failed rows of %s.%s: they are pending again\n", n, cfg->pg_schema, cfg->pg_table);
+	if ((rc = pg_retry_failed(pg, a->ids, a->n_ids, a->all, &n, &moved, err, errsize)) == PG_OK)
+		printf("retried %lld failed rows of %s.%s: they are pending again%s\n", n, cfg->pg_schema, cfg->pg_table,
+		       moved ? ", under new ids (the same event ids), after the rows pending now" : "");
 	return rc;
 }
 

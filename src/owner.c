@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pg_claim.h"
 
 struct owner {
 	const struct config *cfg;
@@ -241,8 +242,15 @@ int owner_lease_valid(const struct owner *o)
 	return o->lease_from_ms >= 0 && clock_now_ms() - o->lease_from_ms < o->cfg->lease_ttl_ms * 3 / 4;
 }
 
-void owner_stamp(const struct owner *o, struct batch *b)
+void owner_stamp(const struct owner *o, const struct pg *claim, struct batch *b)
 {
+	if (!o->buckets) {
+		long long epoch = pg_progress_epoch(claim);
+
+		for (int i = 0; i < b->n; i++)
+			b->rows[i].epoch = epoch;
+		return;
+	}
 	for (int i = 0; i < b->n; i++) {
 		int k = b->rows[i].bucket;
 		b->rows[i].epoch = k >= 0 && k < o->nbuckets ? o->epoch[k] : 0;

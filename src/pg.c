@@ -49,7 +49,7 @@ void pg_disconnect(struct pg *pg)
 	pg->qschema = pg->qtable = pg->qfloor = NULL;
 	pgi_progress_free(pg);
 	pg->cand_xid[0] = '\0';
-	pg->marking = 0;
+	pg->marking = NULL;
 }
 
 int pg_connected(const struct pg *pg)
@@ -256,19 +256,20 @@ int pgi_commit(struct pg *pg, char *errbuf, size_t errsize)
 /* Reads what is left of a sent statement's results; the first error, if any, goes to errbuf. */
 int pgi_drain_results(struct pg *pg, char *errbuf, size_t errsize)
 {
+	const char *what = pg->marking != NULL ? pg->marking : "cannot mark rows";
 	PGresult *res;
 	int rc = PG_OK;
 
-	pg->marking = 0;
+	pg->marking = NULL;
 	while ((res = PQgetResult(pg->conn)) != NULL) {
 		if (rc == PG_OK)
-			rc = pgi_result_ok(pg, res, "cannot mark rows", errbuf, errsize);
+			rc = pgi_result_ok(pg, res, what, errbuf, errsize);
 		else
 			PQclear(res);
 	}
 	if (rc == PG_OK && PQstatus(pg->conn) != CONNECTION_OK) {
 		rc = PG_ERR_CONN;
-		pgi_set_err(errbuf, errsize, "cannot mark rows", PQerrorMessage(pg->conn));
+		pgi_set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
 	}
 	return rc;
 }
@@ -294,7 +295,7 @@ void pg_abort(struct pg *pg)
 		pg_disconnect(pg);
 		return;
 	}
-	if (pg->marking) {
+	if (pg->marking != NULL) {
 		char ignored[8];
 		pgi_drain_results(pg, ignored, sizeof(ignored));
 	}

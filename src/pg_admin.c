@@ -58,12 +58,40 @@ static char *id_array(const char *const *ids, int n)
 	return a;
 }
 
-int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, char *errbuf,
-		    size_t errsize)
+/* The statement that retries the failed rows of $1::bigint[] (NULL: all), returning how many. With "mark" a row
+ * goes back to pending with its attempts and last error kept, due at once; the relay picks it up in id order.
+ * With "keep" the progress is past it for good: it moves to a new id through <table>_retry_kept (version 8). */
+static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t size, char *errbuf, size_t errsize)
+{
+	char *fn;
+
+	if (!kept) {
+		snprintf(sql, size,
+			 "WITH r AS (UPDATE %s SET failed_at = NULL%s WHERE failed_at IS NOT NULL AND sent_at IS NULL"
+			 " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING 1) SELECT count(*) FROM r",
+			 pg->qtable, pgi_unschedule(version));
+		return PG_OK;
+	}
+	if (version < 8) {
+		snprintf(errbuf, errsize,
+			 "table %s is at schema version %d and delivered with relay.on_sent = \"keep\"; outboxd retry needs "
+			 "version 8 there (run: outboxd schema install, then outboxd schema grant)",
+			 pg->qtable, version);
+		return PG_ERR_SCHEMA;
+	}
+	if ((fn = pgi_qualified(pg, "_retry_kept", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	snprintf(sql, size, "SELECT %s($1::bigint[])", fn);
+	free(fn);
+	return PG_OK;
+}
+
+int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, int *moved,
+		    char *errbuf, size_t errsize)
 {
 	char sql[512], *arr = NULL;
 	PGresult *res;
-	int rc, version = 0;
+	int rc, version = 0, kept;
 
 	if (!all && (arr = id_array(ids, n_ids)) == NULL) {
 		pgi_set_err(errbuf, errsize, "retry", "out of memory");
@@ -72,15 +100,12 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 	if ((rc = pgi_exec(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		goto done;
 	if ((rc = pgi_read_version(pg, &version, errbuf, errsize)) != PG_OK ||
-	    (rc = pgi_refuse_if_kept(pg, version, "outboxd retry is not available in that mode yet", errbuf, errsize)) != PG_OK)
+	    (rc = pgi_kept(pg, version, &kept, errbuf, errsize)) != PG_OK)
 		goto fail;
-	/* The row goes back to pending with its attempts and last error kept, due at once; the relay picks it up in
-	 * id order. */
-	snprintf(sql, sizeof(sql),
-		 "WITH r AS (UPDATE %s SET failed_at = NULL%s WHERE failed_at IS NOT NULL AND sent_at IS NULL%s"
-		 " RETURNING 1) SELECT count(*) FROM r",
-		 pg->qtable, pgi_unschedule(version), all ? "" : " AND id = ANY($1::bigint[])");
-	res = pgi_query(pg, sql, all ? 0 : 1, (const char *[]){ arr }, "cannot retry", &rc, errbuf, errsize);
+	*moved = kept;
+	if ((rc = retry_sql(pg, version, kept, sql, sizeof(sql), errbuf, errsize)) != PG_OK)
+		goto fail;
+	res = pgi_query(pg, sql, 1, (const char *[]){ arr }, "cannot retry", &rc, errbuf, errsize);
 	if (res == NULL)
 		goto fail;
 	*retried = atoll(PQgetvalue(res, 0, 0));

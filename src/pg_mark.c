@@ -135,7 +135,7 @@ static int send_prepared(struct pg *pg, const char *stmt, const char *param, con
 		pgi_set_err(errbuf, errsize, what, PQerrorMessage(pg->conn));
 		return pgi_rc_of(pg, NULL);
 	}
-	pg->marking = 1;
+	pg->marking = what;
 	return PG_OK;
 }
 
@@ -168,7 +168,7 @@ int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_
 
 int pg_mark_batch_wait(struct pg *pg, char *errbuf, size_t errsize)
 {
-	return pg->marking ? pgi_drain_results(pg, errbuf, errsize) : PG_OK;
+	return pg->marking != NULL ? pgi_drain_results(pg, errbuf, errsize) : PG_OK;
 }
 
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize)

@@ -22,7 +22,7 @@ struct pg {
 	char *qschema;  /* quoted schema */
 	char *qtable;   /* quoted schema.table */
 	char *ids_buf;  /* "{1,2,...}" for the mark statements; sized for a full batch */
-	int marking;    /* a mark was sent and its result not yet read (pg_mark_batch_wait) */
+	const char *marking; /* a mark or save was sent, its result not yet read: the error's context, else NULL */
 	struct pg_claim_limits claim;
 	int schema_version; /* of the table, as pg_prepare_relay found it */
 	size_t ids_cap;
@@ -92,6 +92,8 @@ void pgi_progress_claimed(struct pg *pg, const struct batch *b);
 void pgi_progress_committed(struct pg *pg);
 int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size_t errsize);
 void pgi_progress_free(struct pg *pg);
+/* *kept = 1 when the table (at version) is delivered with "keep": its progress row exists. */
+int pgi_kept(struct pg *pg, int version, int *kept, char *errbuf, size_t errsize);
 /* PG_ERR_SCHEMA when the table (at version) is delivered with "keep", with why the caller cannot go on. */
 int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf, size_t errsize);
 

@@ -69,18 +69,22 @@ static int prepare_claim(struct pg *pg, char *errbuf, size_t errsize)
 /* The columns keep_lock and keep_next return, in this order; keep_lock adds the next window's. */
 #define WINDOW_COLS "done, done_hi, " STRAGGLERS ", target, hi, cur"
 
+/* A window opened in this transaction: the snapshot of this statement with its highest visible id (%2$s is the
+ * outbox), and the transaction id that locking takes, which is assigned after that snapshot was. */
+#define NEXT_TARGET "pg_current_snapshot()"
+#define NEXT_HI "(SELECT coalesce(max(id), 0) FROM %2$s)"
+#define NEXT_XID "pg_current_xact_id()"
+
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 {
 	char sql[1024];
 	int rc;
 
-	/* SKIP LOCKED: a peer holding it is delivering; this relay stands by. Also, for a window opened in this
-	 * transaction: the snapshot of this statement with its highest visible id, and the transaction id that
-	 * locking takes, which is assigned after that snapshot was. */
+	/* SKIP LOCKED: a peer holding it is delivering; this relay stands by. */
 	snprintf(sql, sizeof(sql),
-		 "SELECT " WINDOW_COLS ", pg_current_snapshot(), (SELECT coalesce(max(id), 0) FROM %s), pg_current_xact_id()"
-		 " FROM %s WHERE one FOR UPDATE SKIP LOCKED",
-		 pg->qtable, pg->qprogress);
+		 "SELECT " WINDOW_COLS ", " NEXT_TARGET ", " NEXT_HI ", " NEXT_XID
+		 " FROM %1$s WHERE one FOR UPDATE SKIP LOCKED",
+		 pg->qprogress, pg->qtable);
 	if ((rc = pgi_prepare(pg, "keep_lock", sql, 0, errbuf, errsize)) != PG_OK)
 		return rc;
 	/* The window delivered becomes done; the next is the one keep_lock saw. */
@@ -97,13 +101,11 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 		return rc;
 	/* keep_lock and keep_next in one statement, for the relay that left the window exhausted ($1 its target, $2
 	 * its cursor) and finds the row as it left it: a round trip to lock and another to find the window empty
-	 * saved from every wake-up at a steady trickle. The next window's snapshot, highest id and transaction id
-	 * are taken as keep_lock takes them; the columns are keep_lock's, the transaction id last. */
+	 * saved from every wake-up at a steady trickle. The columns are keep_lock's, the transaction id last. */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE %1$s p SET done = p.target, done_hi = p.hi, done_xid = p.target_xid, target = pg_current_snapshot(),"
-		 " hi = (SELECT coalesce(max(id), 0) FROM %2$s), target_xid = pg_current_xact_id(), cur = 0, updated_at = now()"
-		 " FROM (SELECT one FROM %1$s WHERE one FOR UPDATE SKIP LOCKED) l"
-		 " WHERE p.one AND l.one AND p.target::text = $1 AND p.cur = $2::bigint"
+		 "UPDATE %1$s p SET done = p.target, done_hi = p.hi, done_xid = p.target_xid, target = " NEXT_TARGET
+		 ", hi = " NEXT_HI ", target_xid = " NEXT_XID ", cur = 0, updated_at = now()"
+		 " FROM (SELECT one FROM %1$s WHERE one FOR UPDATE SKIP LOCKED) l WHERE p.one AND l.one AND p.target::text = $1 AND p.cur = $2::bigint"
 		 " RETURNING " WINDOW_COLS ", NULL, NULL, p.target_xid",
 		 pg->qprogress, pg->qtable);
 	if ((rc = pgi_prepare(pg, "keep_lock_next", sql, 2, errbuf, errsize)) != PG_OK)
@@ -173,10 +175,10 @@ static int window_next(struct pg *pg, char *errbuf, size_t errsize)
 
 static PGresult *claim_after(struct pg *pg, const char *cursor, int *rc, char *errbuf, size_t errsize)
 {
-	pg->claimed_after = strtoll(cursor, NULL, 10);
 	const char *params[CLAIM_PARAMS] = { cursor,	       pg->win[WIN_DONE],   pg->win[WIN_DONE_HI],
 					     pg->win[WIN_STRAGGLERS], pg->win[WIN_TARGET], pg->win[WIN_HI] };
 
+	pg->claimed_after = strtoll(cursor, NULL, 10);
 	return pgi_tuples(pg, PQexecPrepared(pg->conn, "keep_claim", CLAIM_PARAMS, params, NULL, NULL, 1),
 			  "cannot claim rows", rc, errbuf, errsize);
 }
@@ -350,24 +352,36 @@ int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size
 	return PG_OK;
 }
 
-int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf, size_t errsize)
+int pgi_kept(struct pg *pg, int version, int *kept, char *errbuf, size_t errsize)
 {
 	char sql[400], *qp;
 	PGresult *res;
 	int rc = PG_OK;
 
+	*kept = 0;
 	if (version < 7)
 		return PG_OK;
 	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s", qp);
 	res = pgi_query(pg, sql, 0, NULL, "cannot read the progress", &rc, errbuf, errsize);
-	if (res != NULL && PQntuples(res) > 0) {
-		snprintf(errbuf, errsize, "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress): %s",
-			 pg->qtable, qp, why);
-		rc = PG_ERR_SCHEMA;
-	}
+	*kept = res != NULL && PQntuples(res) > 0;
 	PQclear(res);
 	free(qp);
 	return rc;
+}
+
+int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf, size_t errsize)
+{
+	int kept, rc = pgi_kept(pg, version, &kept, errbuf, errsize);
+	char *qp;
+
+	if (rc != PG_OK || !kept)
+		return rc;
+	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	snprintf(errbuf, errsize, "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress): %s",
+		 pg->qtable, qp, why);
+	free(qp);
+	return PG_ERR_SCHEMA;
 }

@@ -257,11 +257,7 @@ static int publish(struct relay *r, struct batch *b)
 	if (r->owner != NULL) {
 		if (!owner_lease_valid(r->owner))
 			return -1;
-		if (owner_buckets(r->owner))
-			owner_stamp(r->owner, b);
-		else
-			for (int i = 0; i < b->n; i++)
-				b->rows[i].epoch = pg_progress_epoch(r->pg);
+		owner_stamp(r->owner, r->pg, b);
 	}
 	delivery_publish(&r->delivery, b, r->limits.row_bytes);
 	return 0;
@@ -524,11 +520,12 @@ static void relay_loop(struct relay *r)
 
 static int relay_start(struct relay *r)
 {
+	/* Key order needs the buckets; keep needs the lease alone (one relay delivers at a time). */
+	int leased = r->cfg->ordering == ORDERING_KEY || r->cfg->on_sent == ON_SENT_KEEP;
 	int rc;
 
 	if ((r->batch = batch_new(r->cfg->batch_size)) == NULL || (r->next = batch_new(r->cfg->batch_size)) == NULL ||
-	    (r->pg = pg_new(r->cfg)) == NULL ||
-	    ((r->cfg->ordering == ORDERING_KEY || r->cfg->on_sent == ON_SENT_KEEP) && (r->owner = owner_new(r->cfg)) == NULL)) {
+	    (r->pg = pg_new(r->cfg)) == NULL || (leased && (r->owner = owner_new(r->cfg)) == NULL)) {
 		log_error("out of memory", NULL);
 		return EX_OSERR;
 	}

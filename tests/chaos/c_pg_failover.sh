@@ -96,7 +96,7 @@ CONF
 	t_sql "SELECT event_id FROM outbox" | sort -u >"$T_DIR/table-$mode.ids"
 	app_lost=$(comm -23 "$T_DIR/committed-$mode.ids" "$T_DIR/table-$mode.ids" | wc -l)
 	echo "$mode: $(wc -l <"$T_DIR/committed-$mode.ids") commits acknowledged to the writer, $app_lost lost by the promotion"
-	echo "pg-failover-$mode app_lost=$app_lost" >>"$CHAOS_TABLE.figures"
+	echo "pg-failover-$mode${T_ON_SENT:+@$T_ON_SENT} app_lost=$app_lost" >>"$CHAOS_TABLE.figures"
 	if [ "$mode" = sync ]; then
 		t_expect_eq "$app_lost" 0 "commits lost by a synchronous promotion"
 		c_check_row "pg-failover-$mode" --max-dup 400

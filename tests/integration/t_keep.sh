@@ -7,7 +7,7 @@
 t_db
 t_conf "$T_DIR/k.conf" 'on_sent = "keep"; poll_interval_ms = 200;'
 t_install "$T_DIR/k.conf"
-t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 7 "schema version"
+t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 8 "schema version"
 enqueue() { t_sql "SELECT outbox_enqueue('$T_TOPIC', '$1', convert_to('$1-' || i, 'UTF8')) FROM generate_series(1, $2) i" >/dev/null; }
 # Delivered, by the progress row: marked sent before the switch, visible in done, or in the window up to the cursor.
 delivered() { t_wait_sql "$(t_pending_sql keep)" 0 30 ||
@@ -114,7 +114,7 @@ delivered "a prepared transaction"
 t_sql "ALTER TABLE outbox ENABLE TRIGGER outbox_notify"
 
 # Rows that can never be delivered (an invalid topic) are the only rows written: marked failed, and the window
-# moves past them. retry and replay are not available with "keep" yet: they refuse, and change nothing.
+# moves past them. replay is not available with "keep" yet: it refuses, and changes nothing (retry: below).
 BAD=bad-topic-$RANDOM
 t_sql "SELECT outbox_enqueue('$BAD!', 'k' || i, convert_to('bad' || i, 'UTF8')) FROM generate_series(1, 3) i" >/dev/null
 enqueue after-bad 50
@@ -125,13 +125,11 @@ t_expect_grep "$T_DIR/list.err" '^3 failed rows'
 "$OUTBOXD" status -c "$T_DIR/k.conf" >"$T_DIR/status.out" 2>&1
 t_expect_grep "$T_DIR/status.out" 'pending: *0$'
 t_expect_eq "$(t_sql "SELECT sum(pending), sum(failed) FROM outbox_lag")" "0|3" "outbox_lag: pending, failed"
-for cmd in "retry --all" "replay --from-id 1"; do
-	rc=0
-	"$OUTBOXD" $cmd -c "$T_DIR/k.conf" >"$T_DIR/cmd.out" 2>&1 || rc=$?
-	t_expect_eq "$rc" 78 "$cmd on a kept table"
-	t_expect_grep "$T_DIR/cmd.out" 'is not available in that mode yet'
-done
-t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")" 3 "failed rows after the refusals"
+rc=0
+"$OUTBOXD" replay --from-id 1 -c "$T_DIR/k.conf" >"$T_DIR/cmd.out" 2>&1 || rc=$?
+t_expect_eq "$rc" 78 "replay on a kept table"
+t_expect_grep "$T_DIR/cmd.out" 'is not available in that mode yet'
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")" 3 "failed rows after the refusal"
 t_check --kept --expect-failed 3
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
@@ -227,6 +225,43 @@ for f in f1 f2; do
 	t_stop_relay
 	t_expect_eq "$T_STOP_RC" 0 "relay $f exit status"
 done
+
+# retry with "keep" (version 8): the progress is past the failed rows for good, so each moves to a new id, with
+# its event id, attempts and last error, through <table>_retry_kept (the relay's role, which runs the command, has
+# no INSERT or DELETE). Wrong input changes nothing; on a version 7 table retry says what to run.
+retry() { # expected-rc output-pattern args...
+	local want=$1 pat=$2 rc=0
+	shift 2
+	"$OUTBOXD" retry "$@" -c "$T_DIR/k.conf" >"$T_DIR/retry.out" 2>&1 || rc=$?
+	t_expect_eq "$rc" "$want" "retry $* on a kept table"
+	t_expect_grep "$T_DIR/retry.out" "$pat"
+}
+failed_sql="SELECT string_agg(id || ':' || event_id || ':' || attempts, ' ' ORDER BY id) FROM outbox WHERE failed_at IS NOT NULL"
+failed=$(t_sql "$failed_sql")
+first=${failed%% *}
+first_id=${first%%:*} first_rest=${first#*:}
+t_sql "UPDATE outboxd_schema SET version = 7 WHERE table_name = 'outbox'"
+retry 78 'needs version 8 there (run: outboxd schema install, then outboxd schema grant)' --all
+t_sql "UPDATE outboxd_schema SET version = 8 WHERE table_name = 'outbox'"
+retry 65 '1 of the 2 ids given are failed rows; nothing changed' "$first_id" "$(t_sql "SELECT max(id) FROM outbox WHERE failed_at IS NULL")"
+t_expect_eq "$(t_sql "$failed_sql")" "$failed" "failed rows after the refusals"
+# Fix their topic (as the owner would), retry one by id, then the rest.
+t_sql "UPDATE outbox SET topic = '$T_TOPIC' WHERE failed_at IS NOT NULL" >/dev/null
+top=$(t_sql "SELECT max(id) FROM outbox")
+retry 0 '^retried 1 failed rows of public.outbox: they are pending again, under new ids (the same event ids)' "$first_id"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE id = $first_id")" 0 "the retried row's old id"
+t_expect_eq "$(t_sql "SELECT event_id || ':' || attempts, id > $top, failed_at IS NULL, last_error LIKE '%invalid topic%'
+	FROM outbox WHERE event_id = '${first_rest%%:*}'")" "$first_rest|t|t|t" "the retried row: same event id and attempts, new id, pending"
+retry 0 '^retried 2 failed rows' --all
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")" 0 "failed rows after retry --all"
+t_start_relay "$T_DIR/k.conf" "$T_DIR/relay-retry.log"
+delivered "retried rows"
+t_check --kept --max-dup 3000
+# Three rows fail again, for the retention below.
+t_sql "SELECT outbox_enqueue('$BAD!', 'k' || i, convert_to('bad' || i, 'UTF8')) FROM generate_series(1, 3) i" >/dev/null
+t_wait_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL" 3 20 || t_fail "the new bad rows did not fail"
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 
 # Retention with "keep": delivered rows older than retention_s are deleted (through <table>_purge_kept, by the
 # relay role, which has no DELETE of its own); failed rows stay, and so do the rows of the window not yet done.
