@@ -105,7 +105,8 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 	snprintf(sql, sizeof(sql),
 		 "UPDATE %1$s p SET done = p.target, done_hi = p.hi, done_xid = p.target_xid, target = " NEXT_TARGET
 		 ", hi = " NEXT_HI ", target_xid = " NEXT_XID ", cur = 0, updated_at = now()"
-		 " FROM (SELECT one FROM %1$s WHERE one FOR UPDATE SKIP LOCKED) l WHERE p.one AND l.one AND p.target::text = $1 AND p.cur = $2::bigint"
+		 " FROM (SELECT one FROM %1$s WHERE one FOR UPDATE SKIP LOCKED) l"
+		 " WHERE p.one AND l.one AND p.target::text = $1 AND p.cur = $2::bigint"
 		 " RETURNING " WINDOW_COLS ", NULL, NULL, p.target_xid",
 		 pg->qprogress, pg->qtable);
 	if ((rc = pgi_prepare(pg, "keep_lock_next", sql, 2, errbuf, errsize)) != PG_OK)
