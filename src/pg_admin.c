@@ -64,6 +64,7 @@ static char *id_array(const char *const *ids, int n)
 static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t size, char *errbuf, size_t errsize)
 {
 	char *fn;
+	int rc;
 
 	if (!kept) {
 		snprintf(sql, size,
@@ -72,13 +73,8 @@ static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t siz
 			 pg->qtable, pgi_unschedule(version));
 		return PG_OK;
 	}
-	if (version < 8) {
-		snprintf(errbuf, errsize,
-			 "table %s is at schema version %d and delivered with relay.on_sent = \"keep\"; outboxd retry needs "
-			 "version 8 there (run: outboxd schema install, then outboxd schema grant)",
-			 pg->qtable, version);
-		return PG_ERR_SCHEMA;
-	}
+	if ((rc = pgi_keep_ops_version(pg, version, "retry", errbuf, errsize)) != PG_OK)
+		return rc;
 	if ((fn = pgi_qualified(pg, "_retry_kept", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
 	snprintf(sql, size, "SELECT %s($1::bigint[])", fn);
@@ -127,18 +123,56 @@ done:
 	return rc;
 }
 
+/* Runs a replay's statement, which returns how many rows, the lowest and the highest id. */
+static int replay_rows(struct pg *pg, const char *sql, int n, const char *const *params, struct pg_replayed *out,
+		       char *errbuf, size_t errsize)
+{
+	PGresult *res;
+	int rc = PG_OK;
+
+	if ((res = pgi_query(pg, sql, n, params, "cannot replay", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	out->rows = atoll(PQgetvalue(res, 0, 0));
+	out->min_id = atoll(PQgetvalue(res, 0, 1));
+	out->max_id = atoll(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return PG_OK;
+}
+
+/* With "keep" delivered rows are not written: the relay publishes them again from its progress row. */
+static int replay_kept(struct pg *pg, int version, const char *const *params, struct pg_replayed *out, char *errbuf,
+		       size_t errsize)
+{
+	char sql[1536];
+	int rc;
+
+	if ((rc = pgi_exec(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
+		return rc;
+	if ((rc = pgi_progress_replay_sql(pg, version, sql, sizeof(sql), errbuf, errsize)) == PG_OK &&
+	    (rc = replay_rows(pg, sql, 2, params, out, errbuf, errsize)) == PG_OK)
+		return pgi_commit(pg, errbuf, errsize);
+	pg_abort(pg);
+	return rc;
+}
+
 int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const char *topic, struct pg_replayed *out,
 		   char *errbuf, size_t errsize)
 {
 	const char *params[2] = { from_id ? from_id : since, topic };
 	char sql[768];
-	PGresult *res;
-	int rc = PG_OK, version = 0;
+	int rc = PG_OK, version = 0, kept;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = pgi_read_version(pg, &version, errbuf, errsize)) != PG_OK ||
-	    (rc = pgi_refuse_if_kept(pg, version, "outboxd replay is not available in that mode yet", errbuf, errsize)) != PG_OK)
+	    (rc = pgi_kept(pg, version, &kept, errbuf, errsize)) != PG_OK)
 		return rc;
+	if (kept && from_id == NULL) {
+		snprintf(errbuf, errsize, "replay: with relay.on_sent = \"keep\" a row records no time it was sent: "
+					  "use --from-id; nothing changed");
+		return PG_ERR_QUERY;
+	}
+	if (kept)
+		return replay_kept(pg, version, params, out, errbuf, errsize);
 	/* Failed rows stay failed (that is retry's job); sent_at goes back to NULL, so the row is claimed again in
 	 * id order like any pending row. One statement, so it applies whole or not at all. */
 	snprintf(sql, sizeof(sql),
@@ -146,13 +180,7 @@ int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const 
 		 " RETURNING id) SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM r",
 		 pg->qtable, pgi_unschedule(version),
 		 from_id ? "id >= $1::bigint" : "sent_at >= $1::timestamptz", topic ? " AND topic = $2" : "");
-	if ((res = pgi_query(pg, sql, topic ? 2 : 1, params, "cannot replay", &rc, errbuf, errsize)) == NULL)
-		return rc;
-	out->rows = atoll(PQgetvalue(res, 0, 0));
-	out->min_id = atoll(PQgetvalue(res, 0, 1));
-	out->max_id = atoll(PQgetvalue(res, 0, 2));
-	PQclear(res);
-	return PG_OK;
+	return replay_rows(pg, sql, topic ? 2 : 1, params, out, errbuf, errsize);
 }
 
 int pg_bucket_status(struct pg *pg, void (*each)(const struct pg_bucket_state *bucket, void *arg), void *arg, int *n,

@@ -151,8 +151,8 @@ static int keep_send(struct pg *pg, const struct batch *b, char *errbuf, size_t 
 	if (!pgi_progress_cursor(pg, b, cur, sizeof(cur)))
 		return PG_OK;
 	if (all)
-		return send_prepared(pg, "keep_save", cur, "cannot save the progress", errbuf, errsize);
-	return pgi_result_ok(pg, PQexecPrepared(pg->conn, "keep_save", 1, (const char *[]){ cur }, NULL, NULL, 0),
+		return send_prepared(pg, pgi_progress_save(pg), cur, "cannot save the progress", errbuf, errsize);
+	return pgi_result_ok(pg, PQexecPrepared(pg->conn, pgi_progress_save(pg), 1, (const char *[]){ cur }, NULL, NULL, 0),
 			     "cannot save the progress", errbuf, errsize);
 }
 

@@ -11,9 +11,21 @@
 #include "pg_claim.h"
 
 /* relay.on_sent = "keep": the window's values as keep_lock returns them (NULL: SQL NULL; STRAGGLERS: the
- * transactions not visible in done that had their ids then), then the next window's: the statement's snapshot,
- * its highest visible id and the transaction id taken after it. */
-enum { WIN_DONE, WIN_DONE_HI, WIN_STRAGGLERS, WIN_TARGET, WIN_HI, WIN_CUR, WIN_NOW, WIN_VALUES = WIN_NOW + 3 };
+ * transactions not visible in done that had their ids then), the replay asked for (schema version 8; NULL: none),
+ * then the next window's: the statement's snapshot, its highest visible id and the transaction id taken after it. */
+enum {
+	WIN_DONE,
+	WIN_DONE_HI,
+	WIN_STRAGGLERS,
+	WIN_TARGET,
+	WIN_HI,
+	WIN_CUR,
+	WIN_REPLAY_TO,
+	WIN_REPLAY_CUR,
+	WIN_REPLAY_TOPIC,
+	WIN_NOW,
+	WIN_VALUES = WIN_NOW + 3
+};
 
 struct pg {
 	const struct config *cfg;
@@ -38,6 +50,7 @@ struct pg {
 	char *win[WIN_VALUES];
 	int win_open;
 	long long epoch; /* this transaction's id, from the lock (pg_progress_epoch) */
+	int replaying;   /* this transaction publishes a replay's rows, not its window's */
 	/* What this transaction learnt of its window: claimed_after, the cursor its last claim began after; tail,
 	 * the id after which that claim found the window empty (-1: not known); saved, the cursor it saved (-1: none).
 	 * A commit that saved the tail leaves known_target and known_cur: that window is exhausted. */
@@ -88,10 +101,18 @@ int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
 int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t size);
+/* The prepared statement that saves the cursor: the window's, or the replay's. */
+const char *pgi_progress_save(const struct pg *pg);
 void pgi_progress_claimed(struct pg *pg, const struct batch *b);
 void pgi_progress_committed(struct pg *pg);
 int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size_t errsize);
 void pgi_progress_free(struct pg *pg);
+/* Replay with "keep" (version 8), in the caller's transaction: locks the progress row (PG_ERR_QUERY when a replay
+ * is still going) and writes to sql the statement that asks the relay to publish again the delivered rows with id
+ * >= $1 (of topic $2, unless NULL), returning how many, the lowest and the highest id. */
+int pgi_progress_replay_sql(struct pg *pg, int version, char *sql, size_t size, char *errbuf, size_t errsize);
+/* PG_ERR_SCHEMA, saying what to run, when a kept table is below version 8, which command (retry, replay) needs. */
+int pgi_keep_ops_version(struct pg *pg, int version, const char *command, char *errbuf, size_t errsize);
 /* *kept = 1 when the table (at version) is delivered with "keep": its progress row exists. */
 int pgi_kept(struct pg *pg, int version, int *kept, char *errbuf, size_t errsize);
 /* PG_ERR_SCHEMA when the table (at version) is delivered with "keep", with why the caller cannot go on. */

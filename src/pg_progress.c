@@ -66,13 +66,50 @@ static int prepare_claim(struct pg *pg, char *errbuf, size_t errsize)
 	return pgi_prepare(pg, "keep_claim", sql, CLAIM_PARAMS, errbuf, errsize);
 }
 
-/* The columns keep_lock and keep_next return, in this order; keep_lock adds the next window's. */
-#define WINDOW_COLS "done, done_hi, " STRAGGLERS ", target, hi, cur"
+/* The columns keep_lock and keep_next return, in this order (%2$s: the replay's, see replay_cols); keep_lock adds
+ * the next window's. */
+#define WINDOW_COLS "done, done_hi, " STRAGGLERS ", target, hi, cur, %2$s"
 
-/* A window opened in this transaction: the snapshot of this statement with its highest visible id (%2$s is the
+/* A row delivered, by the progress: marked sent before the switch to "keep", visible in done, or in the window up
+ * to its cursor. */
+#define DELIVERED(row, done, target, cur)                                                                             \
+	"(" row ".sent_at IS NOT NULL OR coalesce(pg_visible_in_snapshot(coalesce(" row ".xid, '3'), " done "), false)"  \
+	" OR (pg_visible_in_snapshot(coalesce(" row ".xid, '3'), " target ") AND " row ".id <= " cur "))"
+
+/* The replay's columns (version 8), or NULLs in their place. */
+static const char *replay_cols(const struct pg *pg)
+{
+	return pg->schema_version >= 8 ? "replay_to, replay_cur, replay_topic" : "NULL::bigint, NULL::bigint, NULL::text";
+}
+
+/* A replay's claim: $1 the cursor, $2 replay_to, $3 replay_topic, $4 done, $5 target, $6 cur; the delivered rows
+ * in id order, with the window claim's columns and budgets. */
+static int prepare_replay(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[4096], rows[2048];
+	int rc;
+
+	snprintf(rows, sizeof(rows),
+		 "SELECT t.id, t.event_id, t.topic, t.key, t.payload, t.headers, t.created_at, t.attempts,"
+		 " " ROW_SIZE("t") " AS size, -1 AS bucket FROM %s t WHERE t.id > $1::bigint AND t.id <= $2::bigint"
+		 " AND t.failed_at IS NULL AND ($3::text IS NULL OR t.topic = $3::text)"
+		 " AND " DELIVERED("t", "$4::pg_snapshot", "$5::pg_snapshot", "$6::bigint") " ORDER BY t.id LIMIT %d",
+		 pg->qtable, pg->claim.rows);
+	pgi_claim_sql(pg, "", rows, sql, sizeof(sql));
+	if ((rc = pgi_prepare(pg, "keep_replay", sql, 6, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "UPDATE %s SET replay_cur = $1::bigint, updated_at = now() WHERE one", pg->qprogress);
+	if ((rc = pgi_prepare(pg, "keep_replay_save", sql, 1, errbuf, errsize)) != PG_OK)
+		return rc;
+	snprintf(sql, sizeof(sql), "UPDATE %s SET replay_to = NULL, replay_cur = NULL, replay_topic = NULL WHERE one",
+		 pg->qprogress);
+	return pgi_prepare(pg, "keep_replay_end", sql, 0, errbuf, errsize);
+}
+
+/* A window opened in this transaction: the snapshot of this statement with its highest visible id (%3$s is the
  * outbox), and the transaction id that locking takes, which is assigned after that snapshot was. */
 #define NEXT_TARGET "pg_current_snapshot()"
-#define NEXT_HI "(SELECT coalesce(max(id), 0) FROM %2$s)"
+#define NEXT_HI "(SELECT coalesce(max(id), 0) FROM %3$s)"
 #define NEXT_XID "pg_current_xact_id()"
 
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
@@ -84,16 +121,16 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 	snprintf(sql, sizeof(sql),
 		 "SELECT " WINDOW_COLS ", " NEXT_TARGET ", " NEXT_HI ", " NEXT_XID
 		 " FROM %1$s WHERE one FOR UPDATE SKIP LOCKED",
-		 pg->qprogress, pg->qtable);
+		 pg->qprogress, replay_cols(pg), pg->qtable);
 	if ((rc = pgi_prepare(pg, "keep_lock", sql, 0, errbuf, errsize)) != PG_OK)
 		return rc;
 	/* The window delivered becomes done; the next is the one keep_lock saw. */
 	snprintf(sql, sizeof(sql),
-		 "UPDATE %s SET done = coalesce(target, done), done_hi = coalesce(hi, done_hi),"
+		 "UPDATE %1$s SET done = coalesce(target, done), done_hi = coalesce(hi, done_hi),"
 		 " done_xid = CASE WHEN target IS NULL THEN done_xid ELSE target_xid END,"
 		 " target = $1::pg_snapshot, hi = $2::bigint, target_xid = $3::xid8, cur = 0, updated_at = now() WHERE one"
 		 " RETURNING " WINDOW_COLS,
-		 pg->qprogress);
+		 pg->qprogress, replay_cols(pg));
 	if ((rc = pgi_prepare(pg, "keep_next", sql, 3, errbuf, errsize)) != PG_OK)
 		return rc;
 	snprintf(sql, sizeof(sql), "UPDATE %s SET cur = $1::bigint, updated_at = now() WHERE one", pg->qprogress);
@@ -108,8 +145,10 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 		 " FROM (SELECT one FROM %1$s WHERE one FOR UPDATE SKIP LOCKED) l"
 		 " WHERE p.one AND l.one AND p.target::text = $1 AND p.cur = $2::bigint"
 		 " RETURNING " WINDOW_COLS ", NULL, NULL, p.target_xid",
-		 pg->qprogress, pg->qtable);
+		 pg->qprogress, replay_cols(pg), pg->qtable);
 	if ((rc = pgi_prepare(pg, "keep_lock_next", sql, 2, errbuf, errsize)) != PG_OK)
+		return rc;
+	if (pg->schema_version >= 8 && (rc = prepare_replay(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	return prepare_claim(pg, errbuf, errsize);
 }
@@ -184,6 +223,42 @@ static PGresult *claim_after(struct pg *pg, const char *cursor, int *rc, char *e
 			  "cannot claim rows", rc, errbuf, errsize);
 }
 
+static PGresult *replay_after(struct pg *pg, const char *cursor, int *rc, char *errbuf, size_t errsize)
+{
+	const char *params[6] = { cursor,	      pg->win[WIN_REPLAY_TO], pg->win[WIN_REPLAY_TOPIC],
+				  pg->win[WIN_DONE], pg->win[WIN_TARGET],    pg->win[WIN_CUR] };
+
+	return pgi_tuples(pg, PQexecPrepared(pg->conn, "keep_replay", 6, params, NULL, NULL, 1), "cannot claim rows", rc,
+			  errbuf, errsize);
+}
+
+/* A replay asked for goes before the window: its next rows, or with none left its end. The end is committed at
+ * once (a transaction that then finds nothing to deliver is rolled back) and a new transaction locks the row
+ * again. Returns the claim (NULL with *rc set on error), or NULL with *rc PG_OK to go on with the window as
+ * locked anew (win_open 0: a peer took the row in between). */
+static PGresult *replay_claim(struct pg *pg, int *rc, char *errbuf, size_t errsize)
+{
+	PGresult *res;
+
+	pg->replaying = 1;
+	if ((res = replay_after(pg, pg->win[WIN_REPLAY_CUR], rc, errbuf, errsize)) == NULL || PQntuples(res) > 0)
+		return res;
+	PQclear(res);
+	pg->replaying = 0;
+	if ((*rc = pgi_result_ok(pg, PQexecPrepared(pg->conn, "keep_replay_end", 0, NULL, NULL, NULL, 0),
+				 "cannot end the replay", errbuf, errsize)) != PG_OK ||
+	    (*rc = pgi_commit(pg, errbuf, errsize)) != PG_OK ||
+	    (*rc = pgi_exec(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
+		return NULL;
+	*rc = window_query(pg, "keep_lock", 0, NULL, errbuf, errsize);
+	return NULL;
+}
+
+static long long epoch_of(const struct pg *pg)
+{
+	return pg->win[WIN_NOW + 2] != NULL ? strtoll(pg->win[WIN_NOW + 2], NULL, 10) : 0;
+}
+
 /* The fast way into a transaction: locks the row and moves on to the next window in one statement, if this relay
  * left the current one exhausted and nobody moved since. Returns 1 with the new window taken, 0 to go the usual
  * way (a peer holds the row, or moved it), or -1 with *rc set. */
@@ -214,16 +289,24 @@ PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *er
 	int moved = 0;
 
 	*rc = PG_OK;
-	if (after != NULL) /* the next batch of a chain: in the window its transaction began with */
-		return claim_after(pg, after, rc, errbuf, errsize);
+	if (after != NULL) /* the next batch of a chain: in the window (or replay) its transaction began with */
+		return pg->replaying ? replay_after(pg, after, rc, errbuf, errsize)
+				     : claim_after(pg, after, rc, errbuf, errsize);
 	pg->tail = pg->saved = -1;
+	pg->replaying = 0;
 	if (pg->known_target != NULL && (moved = lock_next(pg, rc, errbuf, errsize)) < 0)
 		return NULL;
 	if (!moved && (*rc = window_query(pg, "keep_lock", 0, NULL, errbuf, errsize)) != PG_OK)
 		return NULL;
 	if (!pg->win_open)
 		return NULL; /* a peer is delivering: nothing to claim, and no error */
-	pg->epoch = pg->win[WIN_NOW + 2] != NULL ? strtoll(pg->win[WIN_NOW + 2], NULL, 10) : 0;
+	pg->epoch = epoch_of(pg);
+	if (pg->win[WIN_REPLAY_TO] != NULL) {
+		if ((res = replay_claim(pg, rc, errbuf, errsize)) != NULL || *rc != PG_OK || !pg->win_open)
+			return res;
+		pg->epoch = epoch_of(pg);
+		moved = 0; /* the window as keep_lock reads it now */
+	}
 	if (moved)
 		return claim_after(pg, pg->win[WIN_CUR], rc, errbuf, errsize);
 	if (pg->win[WIN_TARGET] == NULL) { /* the first run: nothing delivered, no window yet */
@@ -245,7 +328,7 @@ PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *er
  * after the cursor it began at): a window's rows are fixed when it opens. */
 void pgi_progress_claimed(struct pg *pg, const struct batch *b)
 {
-	if (b->n < pg->claim.rows && !b->more)
+	if (!pg->replaying && b->n < pg->claim.rows && !b->more)
 		pg->tail = b->n > 0 ? b->rows[b->n - 1].id : pg->claimed_after;
 	else
 		pg->tail = -1;
@@ -285,6 +368,11 @@ int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t 
 	snprintf(cur, size, "%lld", (long long)b->rows[i - 1].id);
 	pg->saved = b->rows[i - 1].id;
 	return 1;
+}
+
+const char *pgi_progress_save(const struct pg *pg)
+{
+	return pg->replaying ? "keep_replay_save" : "keep_save";
 }
 
 /* The identity sequence must hand out ids in the order they are drawn; a cache gives each session its own run. */
@@ -384,5 +472,51 @@ int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf
 	snprintf(errbuf, errsize, "table %s is delivered with relay.on_sent = \"keep\" (%s has its progress): %s",
 		 pg->qtable, qp, why);
 	free(qp);
+	return PG_ERR_SCHEMA;
+}
+
+/* Replay with "keep": the delivered rows from $1 on (of topic $2) become a range in the progress row, for the
+ * relay that holds it. Locking the row first waits for that relay's transaction, so the range is read against the
+ * progress as it committed it. */
+int pgi_progress_replay_sql(struct pg *pg, int version, char *sql, size_t size, char *errbuf, size_t errsize)
+{
+	PGresult *res;
+	char *qp;
+	int rc;
+
+	if ((rc = pgi_keep_ops_version(pg, version, "replay", errbuf, errsize)) != PG_OK)
+		return rc;
+	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	snprintf(sql, size, "SELECT replay_to, replay_cur FROM %s WHERE one FOR UPDATE", qp);
+	if ((res = pgi_query(pg, sql, 0, NULL, "cannot replay", &rc, errbuf, errsize)) != NULL) {
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+			snprintf(errbuf, errsize,
+				 "replay: a replay is still going (ids up to %s, published again up to %s); nothing changed",
+				 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+			rc = PG_ERR_QUERY;
+		}
+		PQclear(res);
+	}
+	snprintf(sql, size,
+		 "WITH r AS (SELECT o.id FROM %1$s o, %2$s p WHERE p.one AND o.id >= $1::bigint AND o.failed_at IS NULL"
+		 "   AND ($2::text IS NULL OR o.topic = $2::text) AND " DELIVERED("o", "p.done", "p.target", "p.cur") "),"
+		 " s AS (SELECT count(*) AS n, coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi FROM r),"
+		 " u AS (UPDATE %2$s SET replay_to = s.hi, replay_cur = s.lo - 1, replay_topic = $2::text, updated_at = now()"
+		 "   FROM s WHERE one AND s.n > 0)"
+		 " SELECT n, lo, hi FROM s",
+		 pg->qtable, qp);
+	free(qp);
+	return rc;
+}
+
+int pgi_keep_ops_version(struct pg *pg, int version, const char *command, char *errbuf, size_t errsize)
+{
+	if (version >= 8)
+		return PG_OK;
+	snprintf(errbuf, errsize,
+		 "table %s is at schema version %d and delivered with relay.on_sent = \"keep\"; outboxd %s needs version 8"
+		 " there (run: outboxd schema install, then outboxd schema grant, and restart the relays)",
+		 pg->qtable, version, command);
 	return PG_ERR_SCHEMA;
 }
