@@ -50,6 +50,10 @@ struct pg_bucket_state {
 	long long epoch, pending, oldest_pending_s;
 };
 
+/* A replay of a table delivered with "keep" (version 8): *to, the highest id to publish again, and *cur, where the
+ * relay is; *to = -1 when none is going (or the table is not kept). */
+int pg_replay_state(struct pg *pg, int version, long long *to, long long *cur, char *errbuf, size_t errsize);
+
 /* Calls each for every relay (by instance name) and every bucket (in order); *n receives how many. */
 int pg_relays(struct pg *pg, void (*each)(const struct pg_relay_state *relay, void *arg), void *arg, int *n,
 	      char *errbuf, size_t errsize);

@@ -339,15 +339,19 @@ static int print_ownership(struct pg *pg, int each_bucket, char *err, size_t err
 static int status(struct pg *pg, const struct config *cfg, const void *arg, char *err, size_t errsize)
 {
 	struct pg_lag lag;
+	long long replay_to, replay_cur;
 	int rc, version = 0;
 
-	if ((rc = pg_lag(pg, &lag, err, errsize)) != PG_OK || (rc = pg_schema_version(pg, &version, err, errsize)) != PG_OK)
+	if ((rc = pg_lag(pg, &lag, err, errsize)) != PG_OK || (rc = pg_schema_version(pg, &version, err, errsize)) != PG_OK ||
+	    (rc = pg_replay_state(pg, version, &replay_to, &replay_cur, err, errsize)) != PG_OK)
 		return rc;
 	printf("table:             %s.%s\n", cfg->pg_schema, cfg->pg_table);
 	printf("schema_version:    %d\n", version);
 	printf("pending:           %lld\n", lag.pending);
 	printf("oldest_pending_ms: %lld\n", lag.oldest_pending_ms);
 	printf("failed:            %lld\n", lag.failed);
+	if (replay_to >= 0) /* "keep": the rows being published again are not pending */
+		printf("replaying:         ids up to %lld, published again up to %lld\n", replay_to, replay_cur);
 	return version >= 4 ? print_ownership(pg, *(const int *)arg, err, errsize) : PG_OK;
 }
 

@@ -233,6 +233,31 @@ done:
 	return rc;
 }
 
+int pg_replay_state(struct pg *pg, int version, long long *to, long long *cur, char *errbuf, size_t errsize)
+{
+	char sql[256], *qp;
+	PGresult *res;
+	int rc, kept;
+
+	*to = *cur = -1;
+	if (version < 8)
+		return PG_OK;
+	if ((rc = pgi_kept(pg, version, &kept, errbuf, errsize)) != PG_OK || !kept)
+		return rc;
+	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	snprintf(sql, sizeof(sql), "SELECT replay_to, replay_cur FROM %s WHERE one AND replay_to IS NOT NULL", qp);
+	free(qp);
+	if ((res = pgi_query(pg, sql, 0, NULL, "cannot read the replay", &rc, errbuf, errsize)) == NULL)
+		return rc;
+	if (PQntuples(res) == 1) {
+		*to = atoll(PQgetvalue(res, 0, 0));
+		*cur = atoll(PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return PG_OK;
+}
+
 int pg_relays(struct pg *pg, void (*each)(const struct pg_relay_state *relay, void *arg), void *arg, int *n,
 	      char *errbuf, size_t errsize)
 {

@@ -272,9 +272,13 @@ want=$(t_sql "$(t_delivered_sql keep) AND o.id >= $from AND o.topic = '$T_TOPIC'
 before=$(dups)
 replay 0 "^replayed $want rows" --from-id "$from" --topic "$T_TOPIC"
 t_expect_eq "$(t_sql "SELECT replay_to IS NOT NULL FROM outbox_progress")" t "the replay recorded"
+"$OUTBOXD" status -c "$T_DIR/k.conf" >"$T_DIR/status-replay.out" 2>&1
+t_expect_grep "$T_DIR/status-replay.out" "^replaying: *ids up to [0-9]*, published again up to $((from - 1))\$"
 replay 65 'a replay is still going' --from-id 1
 t_start_relay "$T_DIR/k.conf" "$T_DIR/relay-replay.log"
 t_wait_sql "SELECT replay_to IS NULL FROM outbox_progress" t 30 || t_fail "the replay did not end"
+"$OUTBOXD" status -c "$T_DIR/k.conf" >"$T_DIR/status-replay.out" 2>&1
+grep -q '^replaying' "$T_DIR/status-replay.out" && t_fail "status still shows the replay"
 enqueue after-replay 50
 delivered "rows after the replay"
 after=$(dups)
