@@ -162,12 +162,14 @@ chaos: setup
 	@$(MAKE) --no-print-directory CHAOS_LONG=1 chaos-short
 
 # The soak: the nemesis scenario for 60 minutes at 2,000 events/s, a fault every 2 minutes, one line a minute
-# (NEMESIS_SECONDS, NEMESIS_GAP, NEMESIS_RATE in transactions/s change it). The table is kept in build/soak.txt.
+# (NEMESIS_SECONDS, NEMESIS_GAP, NEMESIS_RATE in transactions/s change it; SOAK_MODE=keep for relay.on_sent =
+# "keep"). The table is kept in build/soak.txt.
+SOAK_MODE ?= mark
 soak: setup
 	@$(MAKE) --no-print-directory all tools
 	@$(MAKE) --no-print-directory FAULT=1 all
 	@rm -f $(BUILD)/soak.txt
-	@CHAOS_MODES=mark NEMESIS_SOAK=1 NEMESIS_REPORT=$(abspath $(BUILD)/soak.txt) OUTBOXD=$(abspath $(BUILD)/outboxd) \
+	@CHAOS_MODES=$(SOAK_MODE) NEMESIS_SOAK=1 NEMESIS_REPORT=$(abspath $(BUILD)/soak.txt) OUTBOXD=$(abspath $(BUILD)/outboxd) \
 		FAULT_OUTBOXD=$(abspath build/fault/outboxd) TOOLS=$(abspath $(BUILD)/tests) tests/run-chaos.sh nemesis; \
 		rc=$$?; cat $(BUILD)/soak.txt 2>/dev/null; exit $$rc
 

@@ -60,12 +60,16 @@ nem_cleanup() {
 	return 0
 }
 
-# Namespaces an earlier run left behind (killed before its cleanup) would hold the same addresses.
+# Namespaces and host links an earlier run left behind (killed before its cleanup) would hold the same addresses.
 nem_sweep() {
-	local ns pid
+	local ns pid link
 	for ns in $(ip netns list | awk '/^obn[0-9]+-[123]/ {print $1}'); do
 		pid=${ns#obn} pid=${pid%-*}
 		kill -0 "$pid" 2>/dev/null || ip netns del "$ns"
+	done
+	for link in $(ip -br link | awk '{sub(/@.*/, "", $1)} $1 ~ /^onh[0-9]+[123]$/ {print $1}'); do
+		pid=${link#onh} pid=${pid%?}
+		kill -0 "$pid" 2>/dev/null || ip link del "$link" 2>/dev/null
 	done
 }
 
