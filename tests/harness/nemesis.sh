@@ -249,8 +249,8 @@ nem_broken() { # fault: not whole 120 s after it healed
 	t_fail "not whole again within 120 s of $1"
 }
 
-# RSS (kB) and open fds summed over the three relays, the table's size, rows pending, the oldest pending row's
-# age and the table's dead tuples: the soak's table row. Reads the relays' pids and the primary's port from the
+# RSS (kB) and open fds summed over the three relays, the table's size, rows pending and the oldest pending row's
+# age (by the lag view, which knows "keep"'s progress) and the table's dead tuples: the soak's table row. Reads the relays' pids and the primary's port from the
 # files the nemesis keeps current, so that it can run beside it in another process.
 nem_sample() {
 	local i pid rss=0 fds=0 r vals
@@ -261,8 +261,8 @@ nem_sample() {
 		fds=$((fds + $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)))
 	done
 	vals=$(psql -qtAX "host=127.0.0.1 port=$(cat "$T_DIR/primary.port") dbname=app user=app password=$H_APP_PASSWORD connect_timeout=5" -c "
-		  SELECT pg_total_relation_size('outbox') / 1024, (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL),
-		  coalesce((SELECT round(extract(epoch FROM now() - min(created_at)) * 1000) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL), 0),
+		  SELECT pg_total_relation_size('outbox') / 1024, (SELECT coalesce(sum(pending), 0) FROM outbox_lag),
+		  (SELECT coalesce(round(max(oldest_pending_s) * 1000), 0) FROM outbox_lag),
 		  (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'outbox')" 2>/dev/null | tr '|' ' ')
 	# shellcheck disable=SC2086
 	printf '%6s %9s %5s %10s %8s %8s %8s\n' "$(($(date +%s) - NEM_T0))" "$rss" "$fds" ${vals:-- - - -}
