@@ -12,7 +12,9 @@
  *      |    \--refused for good--> FAILED --dead-letter topic set--> DEAD_LETTER --copy delivered--> FAILED
  *      |                              |                                  \--copy not delivered--> RETRY
  *      |                              \--------------------------------------------------------> marked failed
- *      \--an earlier row of its key not delivered (or failed, with block_key)--> HELD --> retried */
+ *      \--an earlier row of its key not delivered (or failed, with block_key)--> HELD --> retried
+ *       \--on_sent "keep" and block_key: an earlier event of its key failed--> BLOCKED --> marked failed, never
+ *                                                                              published (retry moves it) */
 #ifndef OUTBOXD_BATCH_H
 #define OUTBOXD_BATCH_H
 
@@ -27,6 +29,8 @@ enum row_state {
 	ROW_SUSPECT,     /* refused for size in a request that another row may have made too large */
 	ROW_DEAD_LETTER, /* failed; its copy is on its way to the dead-letter topic, the failure kept in parked */
 	ROW_FAILED,      /* can never be delivered as it is: marked failed with its reason */
+	ROW_BLOCKED,     /* "keep" with block_key: behind a failed event of its key; set aside as failed, unpublished,
+			  * so that the progress can pass it (README: "Delivery without rewriting rows") */
 };
 
 /* What Kafka said of a row: kafka.c classifies librdkafka's errors into these. */
@@ -96,8 +100,12 @@ void batch_rows_unreported(struct batch *b, const char *reason);
 /* Rows larger than max_bytes were not fetched; they can never be a message: FAILED with their size. */
 void batch_fail_oversize(struct batch *b, long long max_bytes);
 
-/* block_key: 1 (and row i HELD) when an earlier row of its (topic, key) in this batch FAILED. */
-int batch_hold_behind_failure(struct batch *b, int i);
+/* block_key: 1 (and row i in state held, HELD or BLOCKED) when an earlier row of its (topic, key) in this batch
+ * FAILED. */
+int batch_hold_behind_failure(struct batch *b, int i, enum row_state held);
+
+/* "keep" with block_key: the claim found an earlier event of row i's key failed. Row i becomes BLOCKED. */
+void batch_block_row(struct batch *b, int i);
 
 /* Per-key order: a row acknowledged after an earlier row of the same (topic, key) in this batch was not
  * delivered must not be marked sent, or the later event would overtake the earlier one. Such rows become
@@ -114,7 +122,7 @@ void batch_suspects_settle(struct batch *b, int tried, const char *untried_reaso
  * copy says whether it arrived. Returns how many. */
 int batch_begin_dead_letters(struct batch *b);
 
-/* Counts rows in a state, and rows that will be retried (neither delivered nor failed). */
+/* Counts rows in a state, and rows that will be retried (neither delivered, failed nor blocked). */
 int batch_count(const struct batch *b, enum row_state state);
 int batch_undelivered(const struct batch *b);
 

@@ -151,7 +151,9 @@ static int same_key(const struct outbox_row *a, const struct outbox_row *b)
 	       strcmp(a->topic, b->topic) == 0;
 }
 
-int batch_hold_behind_failure(struct batch *b, int i)
+#define BLOCKED_REASON "held back: an earlier event of this key failed (block_key)"
+
+int batch_hold_behind_failure(struct batch *b, int i, enum row_state held)
 {
 	struct outbox_row *r = &b->rows[i];
 
@@ -159,11 +161,16 @@ int batch_hold_behind_failure(struct batch *b, int i)
 		return 0;
 	for (int j = 0; j < i; j++) {
 		if (b->rows[j].state == ROW_FAILED && b->rows[j].key != NULL && same_key(&b->rows[j], r)) {
-			set_state(r, ROW_HELD, "held back: an earlier event of this key failed (block_key)");
+			set_state(r, held, BLOCKED_REASON);
 			return 1;
 		}
 	}
 	return 0;
+}
+
+void batch_block_row(struct batch *b, int i)
+{
+	set_state(&b->rows[i], ROW_BLOCKED, BLOCKED_REASON);
 }
 
 int batch_hold_back_keys(struct batch *b)
@@ -232,5 +239,5 @@ int batch_count(const struct batch *b, enum row_state state)
 
 int batch_undelivered(const struct batch *b)
 {
-	return b->n - batch_count(b, ROW_ACKED) - batch_count(b, ROW_FAILED);
+	return b->n - batch_count(b, ROW_ACKED) - batch_count(b, ROW_FAILED) - batch_count(b, ROW_BLOCKED);
 }

@@ -77,9 +77,18 @@ static void dead_letter(struct delivery *d, struct batch *b, int64_t deadline)
 	await_until(d, b, deadline);
 }
 
+static int64_t first_in(const struct batch *b, enum row_state state)
+{
+	for (int i = 0; i < b->n; i++) {
+		if (b->rows[i].state == state)
+			return b->rows[i].id;
+	}
+	return 0;
+}
+
 static void log_outcome(struct delivery *d, const struct batch *b, int held)
 {
-	int acked = batch_count(b, ROW_ACKED), retried = batch_undelivered(b);
+	int acked = batch_count(b, ROW_ACKED), retried = batch_undelivered(b), blocked;
 
 	for (int i = 0; i < b->n; i++) {
 		const struct outbox_row *row = &b->rows[i];
@@ -87,6 +96,9 @@ static void log_outcome(struct delivery *d, const struct batch *b, int held)
 			log_warn("row failed", "id=%lld event_id=%s reason=%s", (long long)row->id, row->event_id,
 				 log_q(row->reason));
 	}
+	if ((blocked = batch_count(b, ROW_BLOCKED)) > 0)
+		log_warn("rows set aside behind a failed event of their key (block_key)", "rows=%d first_id=%lld", blocked,
+			 (long long)first_in(b, ROW_BLOCKED));
 	d->retry_reason[0] = '\0';
 	if (retried > 0) {
 		const char *reason = "";

@@ -369,7 +369,8 @@ int kafka_produce_batch(struct kafka *k, struct batch *b, int64_t deadline_ms)
 		if (b->rows[i].state != ROW_PENDING)
 			continue;
 		/* block_key: a row refused before it was sent holds back the later rows of its key in this batch too. */
-		if (refused > 0 && k->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY && batch_hold_behind_failure(b, i))
+		if (refused > 0 && k->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY &&
+		    batch_hold_behind_failure(b, i, k->cfg->on_sent == ON_SENT_KEEP ? ROW_BLOCKED : ROW_HELD))
 			continue;
 		if ((rc = produce_row_by(k, b, i, deadline_ms)) < 0)
 			return produced; /* the rest stay PENDING and unproduced */

@@ -63,7 +63,7 @@ void metrics_observe_batch(const struct batch *b, double seconds, int64_t now_us
 			observe(&staged.latency_seconds, (double)(now_us - r->created_us) / 1e6);
 		}
 	}
-	staged.failed += (unsigned long long)batch_count(b, ROW_FAILED);
+	staged.failed += (unsigned long long)(batch_count(b, ROW_FAILED) + batch_count(b, ROW_BLOCKED));
 	staged.retried += (unsigned long long)batch_undelivered(b);
 }
 
@@ -181,7 +181,7 @@ static char *render(size_t *len)
 
 	pthread_mutex_lock(&m.lock);
 	put_metric(&o, "outboxd_published_total", "counter", "Rows acknowledged by Kafka and marked sent.", (double)m.published);
-	put_metric(&o, "outboxd_failed_total", "counter", "Rows marked failed (parked).", (double)m.failed);
+	put_metric(&o, "outboxd_failed_total", "counter", "Rows marked failed (parked; with keep and block_key, also those set aside behind one).", (double)m.failed);
 	put_metric(&o, "outboxd_retried_total", "counter", "Row deliveries left for a later attempt.", (double)m.retried);
 	put_metric(&o, "outboxd_batches_total", "counter", "Batches claimed and finished.", (double)m.batches);
 	if (m.have_lag) {

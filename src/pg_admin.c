@@ -58,9 +58,11 @@ static char *id_array(const char *const *ids, int n)
 	return a;
 }
 
-/* The statement that retries the failed rows of $1::bigint[] (NULL: all), returning how many. With "mark" a row
- * goes back to pending with its attempts and last error kept, due at once; the relay picks it up in id order.
- * With "keep" the progress is past it for good: it moves to a new id through <table>_retry_kept (version 8). */
+/* The statement that retries the failed rows of $1::bigint[] (NULL: all), returning how many it retried and how many
+ * of $1 are failed rows. With "mark" a row goes back to pending with its attempts and last error kept, due at once;
+ * the relay picks it up in id order. With "keep" the progress is past it for good: it moves to a new id through
+ * <table>_retry_kept (version 8); with block_key the failed rows of its key, those set aside behind it among them,
+ * move with it in id order, since any left behind would hold the moved ones back again. */
 static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t size, char *errbuf, size_t errsize)
 {
 	char *fn;
@@ -69,7 +71,7 @@ static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t siz
 	if (!kept) {
 		snprintf(sql, size,
 			 "WITH r AS (UPDATE %s SET failed_at = NULL%s WHERE failed_at IS NOT NULL AND sent_at IS NULL"
-			 " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING 1) SELECT count(*) FROM r",
+			 " AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING 1) SELECT count(*), count(*) FROM r",
 			 pg->qtable, pgi_unschedule(version));
 		return PG_OK;
 	}
@@ -77,7 +79,17 @@ static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t siz
 		return rc;
 	if ((fn = pgi_qualified(pg, "_retry_kept", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
-	snprintf(sql, size, "SELECT %s($1::bigint[])", fn);
+	/* The count of the ids given reads the statement's snapshot, taken before the function moved any row. */
+	if (pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY)
+		snprintf(sql, size,
+			 "WITH f AS (SELECT id, topic, key FROM %1$s WHERE failed_at IS NOT NULL AND sent_at IS NULL),"
+			 " g AS (SELECT * FROM f WHERE $1::bigint[] IS NULL OR id = ANY($1::bigint[]))"
+			 " SELECT %2$s(CASE WHEN $1::bigint[] IS NULL THEN NULL ELSE ARRAY(SELECT id FROM f WHERE id IN"
+			 "  (SELECT id FROM g) OR (topic, key) IN (SELECT topic, key FROM g)) END), (SELECT count(*) FROM g)",
+			 pg->qtable, fn);
+	else
+		snprintf(sql, size, "SELECT %1$s($1::bigint[]), (SELECT count(*) FROM %2$s WHERE failed_at IS NOT NULL"
+			 " AND sent_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[])))", fn, pg->qtable);
 	free(fn);
 	return PG_OK;
 }
@@ -85,8 +97,9 @@ static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t siz
 int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, long long *retried, int *moved,
 		    char *errbuf, size_t errsize)
 {
-	char sql[512], *arr = NULL;
+	char sql[1024], *arr = NULL;
 	PGresult *res;
+	long long given;
 	int rc, version = 0, kept;
 
 	if (!all && (arr = id_array(ids, n_ids)) == NULL) {
@@ -105,11 +118,12 @@ int pg_retry_failed(struct pg *pg, const char *const *ids, int n_ids, int all, l
 	if (res == NULL)
 		goto fail;
 	*retried = atoll(PQgetvalue(res, 0, 0));
+	given = atoll(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	/* Every id given must be a failed row: otherwise nothing changes, so a typo cannot half-apply. */
-	if (!all && *retried != n_ids) {
+	if (!all && given != n_ids) {
 		snprintf(errbuf, errsize,
-			 "retry: %lld of the %d ids given are failed rows; nothing changed (see: outboxd failed list)", *retried,
+			 "retry: %lld of the %d ids given are failed rows; nothing changed (see: outboxd failed list)", given,
 			 n_ids);
 		rc = PG_ERR_QUERY;
 		goto fail;

@@ -12,29 +12,36 @@
 
 #include "pg_private.h"
 
-/* Schema version 5: a row waits while its next attempt is not due, and so do the other pending rows of its
- * (topic, key), which would otherwise overtake it; with block_key, a failed row holds its key back too. The
- * blocked keys are gathered once per claim from the blockers index (its predicate is repeated so that it is
- * the index used) and looked up as a hashed set. A correlated NOT EXISTS per claimed row was tried first: with
- * a queue table's stale statistics the planner made it quadratic (minutes for one claim of 50,000 pending
- * rows after the plan was made on an empty table); this shape stays linear whatever the estimates. */
+/* Schema version 5: the keys a failed or scheduled row holds back (which: the blockers' condition), gathered once per
+ * claim from the blockers index (its predicate is repeated so that it is the index used) into the claim's WITH,
+ * to be looked up as a hashed set. A correlated NOT EXISTS per claimed row was tried first: with a queue table's
+ * stale statistics the planner made it quadratic (minutes for one claim of 50,000 pending rows after the plan was
+ * made on an empty table); this shape stays linear whatever the estimates. */
+void pgi_blocked_keys(const struct pg *pg, const char *which, char *with, size_t size)
+{
+	snprintf(with, size,
+		 "WITH blocked AS MATERIALIZED (SELECT DISTINCT b.topic, b.key FROM %s b WHERE b.sent_at IS NULL"
+		 " AND (b.next_attempt_at IS NOT NULL OR b.failed_at IS NOT NULL) AND b.key IS NOT NULL AND %s) ",
+		 pg->qtable, which);
+}
+
+/* A row waits while its next attempt is not due, and so do the other pending rows of its (topic, key), which
+ * would otherwise overtake it; with block_key, a failed row holds its key back too. */
 static void add_blocking(struct pg *pg, char *with, size_t with_size, char *where, size_t where_size)
 {
 	size_t o = strlen(where);
 
-	snprintf(with, with_size,
-		 "WITH blocked AS MATERIALIZED (SELECT DISTINCT b.topic, b.key FROM %s b WHERE b.sent_at IS NULL"
-		 " AND (b.next_attempt_at IS NOT NULL OR b.failed_at IS NOT NULL) AND b.key IS NOT NULL AND %s) ",
-		 pg->qtable,
-		 pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY ? "(b.failed_at IS NOT NULL OR b.next_attempt_at > now())"
-								   : "b.next_attempt_at > now()");
+	pgi_blocked_keys(pg,
+			 pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY ? "(b.failed_at IS NOT NULL OR b.next_attempt_at > now())"
+									   : "b.next_attempt_at > now()",
+			 with, with_size);
 	snprintf(where + o, where_size - o,
 		 " AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= now())"
 		 " AND (t.key IS NULL OR (t.topic, t.key) NOT IN (SELECT topic, key FROM blocked))");
 }
 
 /* The claim's outer statement, shared by every mode: rows is a subquery of the candidate rows in id order with
- * the columns of claim_cols less "claimed" (size by ROW_SIZE, bucket), locked or not as the mode needs. It returns
+ * the columns of claim_cols less "claimed" (size by ROW_SIZE, bucket, blocked), locked or not as the mode needs. It returns
  * the prefix whose bytes start below the budget and never the payload and headers of a row above row_bytes (it
  * is parked unread; its key comes when under 4 KB, so that the parked row can hold back the later rows of its key
  * in the same batch). octet_length and pg_column_size read the stored size without detoasting; rows left out
@@ -45,7 +52,7 @@ void pgi_claim_sql(const struct pg *pg, const char *with, const char *rows, char
 	snprintf(out, size,
 		 "%4$sSELECT id, event_id, topic, CASE WHEN size <= %2$d OR octet_length(key) <= 4096 THEN key END,"
 		 "  CASE WHEN size <= %2$d THEN payload END,"
-		 "  CASE WHEN size <= %2$d THEN headers END, created_at, attempts, size, claimed, bucket"
+		 "  CASE WHEN size <= %2$d THEN headers END, created_at, attempts, size, claimed, bucket, blocked"
 		 " FROM (SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS before, count(*) OVER () AS claimed FROM"
 		 "  (SELECT *, CASE WHEN size <= %2$d THEN size::int ELSE 0 END AS bytes FROM (%3$s) c) s) w"
 		 " WHERE before < %1$d ORDER BY id",
@@ -77,7 +84,7 @@ static int prepare_claim(struct pg *pg, const char *name, const char *bucket_fn,
 		add_blocking(pg, with, sizeof(with), where, sizeof(where));
 	snprintf(rows, sizeof(rows),
 		 "SELECT id, event_id, topic, key, payload, headers, created_at, attempts, " ROW_SIZE("t") " AS size,"
-		 " %3$s AS bucket FROM %1$s t WHERE sent_at IS NULL AND failed_at IS NULL%4$s ORDER BY id LIMIT %2$d"
+		 " %3$s AS bucket, false AS blocked FROM %1$s t WHERE sent_at IS NULL AND failed_at IS NULL%4$s ORDER BY id LIMIT %2$d"
 		 " FOR UPDATE%5$s",
 		 pg->qtable, pg->claim.rows, bucket, where, pg->nbuckets ? "" : " SKIP LOCKED");
 	pgi_claim_sql(pg, with, rows, sql, sizeof(sql));
@@ -107,9 +114,12 @@ int pg_set_claim_limits(struct pg *pg, const struct pg_claim_limits *lim, char *
 		return PG_OK; /* prepared with these on the next connect */
 	if ((rc = pgi_size_ids_buf(pg, lim->rows, errbuf, errsize)) != PG_OK ||
 	    (rc = pgi_exec(pg, pg->nbuckets ? "DEALLOCATE claim; DEALLOCATE claim_some" : "DEALLOCATE claim",
-			   "cannot replace the claim", errbuf, errsize)) != PG_OK)
+			   "cannot replace the claim", errbuf, errsize)) != PG_OK ||
+	    (rc = pgi_prepare_claims(pg, errbuf, errsize)) != PG_OK)
 		return rc;
-	return pgi_prepare_claims(pg, errbuf, errsize);
+	/* keep's claims carry the limits too (and, with block_key, the policy); before they did not follow a reload,
+	 * and a smaller batch_size made every claim fail with "more rows than asked for". */
+	return pg->cfg->on_sent == ON_SENT_KEEP ? pgi_progress_reprepare(pg, errbuf, errsize) : PG_OK;
 }
 
 static uint64_t get_be64(const char *p)
@@ -152,7 +162,7 @@ static const struct {
 } claim_cols[] = {
 	{ "id", 8 },	      { "event_id", 16 }, { "topic", 0 },      { "key", 0 },
 	{ "payload", 0 }, { "headers", 0 },  { "created_at", 8 }, { "attempts", 4 },
-	{ "size", 8 },    { "claimed", 8 },  { "bucket", 4 },
+	{ "size", 8 },    { "claimed", 8 },  { "bucket", 4 },     { "blocked", 1 },
 };
 
 #define N_CLAIM_COLS ((int)(sizeof(claim_cols) / sizeof(claim_cols[0])))
@@ -280,6 +290,8 @@ int pg_claim_batch(struct pg *pg, struct batch *b, const char *buckets, const st
 			batch_clear(b); /* frees the result */
 			return PG_ERR_QUERY;
 		}
+		if (PQgetvalue(res, i, 11)[0] != 0) /* "blocked": keep's claim found its key held back */
+			batch_block_row(b, i);
 		b->n = i + 1;
 	}
 	b->more = b->n > 0 && (long long)get_be64(PQgetvalue(res, 0, 9)) > b->n;

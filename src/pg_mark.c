@@ -34,6 +34,11 @@ int pgi_prepare_marks(struct pg *pg, char *errbuf, size_t errsize)
 		 pg->qtable, pgi_unschedule(pg->schema_version));
 	if ((rc = pgi_prepare(pg, "mark_failed", sql, 2, errbuf, errsize)) != PG_OK)
 		return rc;
+	/* "keep" with block_key: a row behind a failed one of its key is set aside with it, never having been tried. */
+	snprintf(sql, sizeof(sql), "UPDATE %s SET failed_at = now(), last_error = $2%s WHERE id = ANY($1::bigint[])",
+		 pg->qtable, pgi_unschedule(pg->schema_version));
+	if (pg->cfg->on_sent == ON_SENT_KEEP && (rc = pgi_prepare(pg, "mark_blocked", sql, 2, errbuf, errsize)) != PG_OK)
+		return rc;
 	/* Version 5 schedules the next attempt in the row: min * 2^attempts, capped at max, times a random factor
 	 * in [0.5, 1) so that rows failed together do not all come back at once. */
 	if (pg->schema_version >= 5)
@@ -139,14 +144,18 @@ static int send_prepared(struct pg *pg, const char *stmt, const char *param, con
 	return PG_OK;
 }
 
-/* With "keep" a delivered row is not written: failed rows are marked, and the progress moves past the batch's
- * settled rows. */
+/* With "keep" a delivered row is not written: failed and blocked rows are marked, and the progress moves past the
+ * batch's settled rows. */
 static int keep_send(struct pg *pg, const struct batch *b, char *errbuf, size_t errsize)
 {
 	int rc, all = batch_count(b, ROW_ACKED) == b->n;
+	const char *reason = NULL;
 	char cur[24];
 
 	if (!all && (rc = mark_failed_rows(pg, b, errbuf, errsize)) != PG_OK)
+		return rc;
+	if (!all && ids_of(pg, b, STATE(ROW_BLOCKED), &reason) > 0 &&
+	    (rc = exec_prepared(pg, "mark_blocked", 2, (const char *[]){ pg->ids_buf, reason }, errbuf, errsize)) != PG_OK)
 		return rc;
 	if (!pgi_progress_cursor(pg, b, cur, sizeof(cur)))
 		return PG_OK;

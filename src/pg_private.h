@@ -91,14 +91,15 @@ int pgi_prepare_claims(struct pg *pg, char *errbuf, size_t errsize); /* pg_claim
 int pgi_prepare_marks(struct pg *pg, char *errbuf, size_t errsize);  /* pg_mark.c: mark and purge */
 int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor.c */
 /* pg_progress.c, relay.on_sent = "keep" (schema version 7). check: the table fits the mode, and a table in that
- * mode refuses the others (sets qprogress); prepare: its statements; claim: with after NULL, begins the
- * transaction's window (locking the progress row: NULL and rc PG_OK when a peer holds it) and claims from its
- * cursor, opening the next window when this one is delivered; otherwise claims the rows after id after, in the
- * same window. The caller PQclears the result. cursor: the id the cursor moves to, past the batch's leading
- * settled rows (for the prepared "keep_save"); 0 when it stays. above: " AND id > <the progress>" for the lag.
- * free: forgets qprogress and the window. */
+ * mode refuses the others (sets qprogress); prepare: its statements (reprepare: the claims again, after a reload
+ * changed their limits or policy); claim: with after NULL, begins the transaction's window (locking the progress
+ * row: NULL and rc PG_OK when a peer holds it) and claims from its cursor, opening the next window when this one is
+ * delivered; otherwise claims the rows after id after, in the same window. The caller PQclears the result. cursor:
+ * the id the cursor moves to, past the batch's leading settled rows (for the prepared "keep_save"); 0 when it
+ * stays. above: " AND id > <the progress>" for the lag. free: forgets qprogress and the window. */
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
+int pgi_progress_reprepare(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
 int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t size);
 /* The prepared statement that saves the cursor: the window's, or the replay's. */
@@ -127,6 +128,8 @@ int pgi_count_buckets(struct pg *pg, char *errbuf, size_t errsize);
 	"(coalesce(octet_length(" t ".key), 0) + coalesce(octet_length(" t ".payload), 0)"                         \
 	" + coalesce(pg_column_size(" t ".headers), 0))::bigint"
 void pgi_claim_sql(const struct pg *pg, const char *with, const char *rows, char *out, size_t size);
+/* The WITH of a claim that names the keys held back by the rows matching which ("blocked": topic, key). */
+void pgi_blocked_keys(const struct pg *pg, const char *which, char *with, size_t size);
 
 /* pg_floor.c: " AND id > <the floor>" for a statement on the outbox (schema version 6), else "". */
 void pgi_above_floor(const struct pg *pg, char *buf, size_t size);

@@ -52,17 +52,24 @@ static void window_ids(const struct pg *pg, char *out, size_t size)
 		 pg->qtable, pg->claim.rows, xb);
 }
 
-/* The claim of pg_claim.c over the window's ids: the same columns, row and byte budgets (bucket is -1). */
+/* The claim of pg_claim.c over the window's ids: the same columns, row and byte budgets (bucket is -1). With
+ * block_key a row is "blocked" when a failed row holds its key: the window passes it all the same, so it is claimed
+ * and set aside as failed (batch.h: BLOCKED), which keeps it, and the later rows of its key, for retry. */
 static int prepare_claim(struct pg *pg, char *errbuf, size_t errsize)
 {
-	char sql[4608], ids[2048], rows[3072];
+	char sql[5120], ids[2048], rows[3072], with[400] = "";
+	const char *blocked = "false";
 
 	window_ids(pg, ids, sizeof(ids));
+	if (pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY) {
+		pgi_blocked_keys(pg, "b.failed_at IS NOT NULL", with, sizeof(with));
+		blocked = "coalesce((t.topic, t.key) IN (SELECT topic, key FROM blocked), false)";
+	}
 	snprintf(rows, sizeof(rows),
 		 "SELECT t.id, t.event_id, t.topic, t.key, t.payload, t.headers, t.created_at, t.attempts,"
-		 " " ROW_SIZE("t") " AS size, -1 AS bucket FROM (%s) w JOIN %s t ON t.id = w.id",
-		 ids, pg->qtable);
-	pgi_claim_sql(pg, "", rows, sql, sizeof(sql));
+		 " " ROW_SIZE("t") " AS size, -1 AS bucket, %s AS blocked FROM (%s) w JOIN %s t ON t.id = w.id",
+		 blocked, ids, pg->qtable);
+	pgi_claim_sql(pg, with, rows, sql, sizeof(sql));
 	return pgi_prepare(pg, "keep_claim", sql, CLAIM_PARAMS, errbuf, errsize);
 }
 
@@ -84,26 +91,49 @@ static const char *replay_cols(const struct pg *pg)
 
 /* A replay's claim: $1 the cursor, $2 replay_to, $3 replay_topic, $4 done, $5 target, $6 cur; the delivered rows
  * in id order, with the window claim's columns and budgets. */
-static int prepare_replay(struct pg *pg, char *errbuf, size_t errsize)
+static int prepare_replay_claim(struct pg *pg, char *errbuf, size_t errsize)
 {
 	char sql[4096], rows[2048];
-	int rc;
 
 	snprintf(rows, sizeof(rows),
 		 "SELECT t.id, t.event_id, t.topic, t.key, t.payload, t.headers, t.created_at, t.attempts,"
-		 " " ROW_SIZE("t") " AS size, -1 AS bucket FROM %s t WHERE t.id > $1::bigint AND t.id <= $2::bigint"
-		 " AND t.failed_at IS NULL AND ($3::text IS NULL OR t.topic = $3::text)"
+		 " " ROW_SIZE("t") " AS size, -1 AS bucket, false AS blocked FROM %s t WHERE t.id > $1::bigint"
+		 " AND t.id <= $2::bigint AND t.failed_at IS NULL AND ($3::text IS NULL OR t.topic = $3::text)"
 		 " AND " DELIVERED("t", "$4::pg_snapshot", "$5::pg_snapshot", "$6::bigint") " ORDER BY t.id LIMIT %d",
 		 pg->qtable, pg->claim.rows);
 	pgi_claim_sql(pg, "", rows, sql, sizeof(sql));
-	if ((rc = pgi_prepare(pg, "keep_replay", sql, 6, errbuf, errsize)) != PG_OK)
-		return rc;
+	return pgi_prepare(pg, "keep_replay", sql, 6, errbuf, errsize);
+}
+
+static int prepare_replay(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[512];
+	int rc;
+
 	snprintf(sql, sizeof(sql), "UPDATE %s SET replay_cur = $1::bigint, updated_at = now() WHERE one", pg->qprogress);
 	if ((rc = pgi_prepare(pg, "keep_replay_save", sql, 1, errbuf, errsize)) != PG_OK)
 		return rc;
 	snprintf(sql, sizeof(sql), "UPDATE %s SET replay_to = NULL, replay_cur = NULL, replay_topic = NULL WHERE one",
 		 pg->qprogress);
 	return pgi_prepare(pg, "keep_replay_end", sql, 0, errbuf, errsize);
+}
+
+/* The statements that carry the claim's limits and policy: made again when a reload changes them. */
+static int prepare_claims(struct pg *pg, char *errbuf, size_t errsize)
+{
+	int rc;
+
+	if (pg->schema_version >= 8 && (rc = prepare_replay_claim(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	return prepare_claim(pg, errbuf, errsize);
+}
+
+int pgi_progress_reprepare(struct pg *pg, char *errbuf, size_t errsize)
+{
+	int rc = pgi_exec(pg, pg->schema_version >= 8 ? "DEALLOCATE keep_claim; DEALLOCATE keep_replay" : "DEALLOCATE keep_claim",
+			  "cannot replace the claim", errbuf, errsize);
+
+	return rc == PG_OK ? prepare_claims(pg, errbuf, errsize) : rc;
 }
 
 /* A window opened in this transaction: the snapshot of this statement with its highest visible id (%3$s is the
@@ -150,7 +180,7 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 		return rc;
 	if (pg->schema_version >= 8 && (rc = prepare_replay(pg, errbuf, errsize)) != PG_OK)
 		return rc;
-	return prepare_claim(pg, errbuf, errsize);
+	return prepare_claims(pg, errbuf, errsize);
 }
 
 static void window_clear(struct pg *pg)
@@ -350,10 +380,10 @@ long long pg_progress_epoch(const struct pg *pg)
 	return pg->epoch;
 }
 
-/* A row the cursor may pass: delivered, or failed for good (and marked so in this transaction). */
+/* A row the cursor may pass: delivered, or failed for good or blocked (and marked so in this transaction). */
 static int settled(const struct outbox_row *r)
 {
-	return r->state == ROW_ACKED || r->state == ROW_FAILED;
+	return r->state == ROW_ACKED || r->state == ROW_FAILED || r->state == ROW_BLOCKED;
 }
 
 int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t size)
@@ -399,7 +429,7 @@ static int check_sequence(struct pg *pg, char *errbuf, size_t errsize)
 	return rc;
 }
 
-/* With "keep": version 7, no block_key, an uncached sequence, and the progress row, created on the first run.
+/* With "keep": version 7, an uncached sequence, and the progress row, created on the first run.
  * Otherwise: no progress row, which would mean the table is delivered by "keep" relays and every row would go out
  * twice. */
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize)
@@ -416,10 +446,6 @@ int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize)
 		snprintf(errbuf, errsize,
 			 "table %s is at schema version %d; relay.on_sent = \"keep\" needs version 7 (run: outboxd schema install)",
 			 pg->qtable, pg->schema_version);
-		return PG_ERR_SCHEMA;
-	}
-	if (pg->cfg->on_permanent_error == ON_ERROR_BLOCK_KEY) {
-		snprintf(errbuf, errsize, "relay.on_sent = \"keep\" does not support relay.on_permanent_error = \"block_key\" yet");
 		return PG_ERR_SCHEMA;
 	}
 	if ((pg->qprogress = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)

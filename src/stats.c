@@ -13,7 +13,7 @@ void stats_init(struct stats *s, int64_t now_ms)
 void stats_stage(struct stats *s, const struct batch *b)
 {
 	s->staged.published += batch_count(b, ROW_ACKED);
-	s->staged.failed += batch_count(b, ROW_FAILED);
+	s->staged.failed += batch_count(b, ROW_FAILED) + batch_count(b, ROW_BLOCKED);
 	s->staged.retried += batch_undelivered(b);
 }
 

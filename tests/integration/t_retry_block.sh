@@ -5,6 +5,9 @@
 # 2. on_permanent_error = "block_key": a failed row holds back the later rows of its key (in its own batch and
 #    after) while other keys flow; once fixed and retried, the key's rows go in order.
 # 3. The default, "park": the failed row is parked and the later rows of its key are delivered.
+# 4. block_key with on_sent = "keep": the window passes the key's later rows, so they are set aside as failed,
+#    unpublished, in the failed row's batch and in later claims; retrying the failed row moves them with it, and
+#    the key goes in order with nothing sent twice. A reload to a smaller batch_size keeps the relay claiming.
 # Part 1 runs against librdkafka's mock cluster: only it can leave one partition without a leader.
 . tests/chaos/lib.sh
 c_mock_start
@@ -81,3 +84,35 @@ t_start_relay "$T_DIR/park.conf" "$T_DIR/relay-park.log"
 t_wait_sql "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL" 0 20 || t_fail "not relayed in park mode"
 t_stop_relay
 t_check --expect-failed 1
+
+# 4. block_key with on_sent = "keep".
+T_TOPIC="$T_TOPIC-keep"
+t_db "${T_NAME}_keep"
+t_conf "$T_DIR/keep.conf" 'batch_size = 50; on_sent = "keep"; on_permanent_error = "block_key"; poll_interval_ms = 200;'
+t_install "$T_DIR/keep.conf"
+poison_rows
+t_start_relay "$T_DIR/keep.conf" "$T_DIR/relay-keep.log"
+t_wait_sql "$(t_pending_sql keep)" 0 20 || t_fail "keep: the window did not pass the key's rows"
+# kx: the poison row, 'two' and n3, n5, n7, n9 in its batch.
+t_expect_eq "$(t_sql "SELECT count(*) FILTER (WHERE failed_at IS NOT NULL), count(*) FILTER (WHERE last_error LIKE 'held back%')
+	FROM outbox WHERE key = 'kx'")" "6|5" "keep: failed and set-aside rows of the blocked key"
+t_expect_grep "$T_DIR/relay-keep.log" 'msg="rows set aside behind a failed event of their key (block_key)" rows=5'
+# Rows of the key written after the failure: the claim finds their key blocked.
+t_sql "SELECT outbox_enqueue('$T_TOPIC', CASE WHEN g % 2 = 0 THEN 'ky' ELSE 'kx' END, convert_to('n' || g, 'UTF8')) FROM generate_series(11, 20) g" >/dev/null
+t_wait_sql "$(t_pending_sql keep)" 0 20 || t_fail "keep: the window did not pass the later rows"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox WHERE key = 'kx' AND failed_at IS NOT NULL")" 11 "keep: blocked rows after the failure"
+# A smaller batch_size on SIGHUP: keep's claim follows (before, it kept the old limit and every claim failed).
+t_conf "$T_DIR/keep.conf" 'batch_size = 5; on_sent = "keep"; on_permanent_error = "block_key"; poll_interval_ms = 200;'
+kill -HUP "$T_RELAY_PID"
+t_wait_log "$T_DIR/relay-keep.log" 'msg="configuration reloaded" batch_size=5' 10 || t_fail "keep: no reload"
+t_sql "SELECT outbox_enqueue('$T_TOPIC', 'kz', convert_to('z' || g, 'UTF8')) FROM generate_series(1, 20) g" >/dev/null
+t_wait_sql "$(t_pending_sql keep)" 0 20 || { tail -n 5 "$T_DIR/relay-keep.log"; t_fail "keep: nothing claimed after the reload"; }
+first=$(t_sql "SELECT id FROM outbox WHERE failed_at IS NOT NULL AND last_error NOT LIKE 'held back%'")
+t_sql "UPDATE outbox SET headers = '{\"n\": \"1\"}' WHERE id = $first"
+"$OUTBOXD" retry "$first" -c "$T_DIR/keep.conf" >"$T_DIR/retry-keep.out" || t_fail "keep: retry failed"
+t_expect_grep "$T_DIR/retry-keep.out" '^retried 11 failed rows'
+t_wait_sql "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL" 0 5 || t_fail "keep: rows still failed after retry"
+t_wait_sql "$(t_pending_sql keep)" 0 20 || t_fail "keep: the key did not flow after the retry"
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "exit status"
+t_check --kept # DUP 0: no set-aside row was published before its retry; REORDER 0: the key went in order

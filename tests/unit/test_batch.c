@@ -165,10 +165,35 @@ static void block_key_and_oversize(void **state)
 	batch_fail_oversize(b, 1000);
 	assert_int_equal(b->rows[0].state, ROW_FAILED);
 	assert_non_null(strstr(b->rows[0].reason, "row is 2000 bytes"));
-	assert_int_equal(batch_hold_behind_failure(b, 1), 0);
-	assert_int_equal(batch_hold_behind_failure(b, 2), 1);
+	assert_int_equal(batch_hold_behind_failure(b, 1, ROW_HELD), 0);
+	assert_int_equal(batch_hold_behind_failure(b, 2, ROW_HELD), 1);
 	assert_int_equal(b->rows[2].state, ROW_HELD);
 	assert_int_equal(batch_undelivered(b), 2);
+	batch_free(b);
+}
+
+/* With "keep" a row behind a failure of its key is set aside (BLOCKED), as is one the claim found blocked: neither
+ * is to be retried, so the batch has nothing undelivered once the rest is acknowledged. */
+static void keep_blocks_rows_behind_a_failure(void **state)
+{
+	struct batch *b = batch_new(8);
+
+	(void)state;
+	add(b, "t", "a", ROW_PENDING);
+	add(b, "t", "a", ROW_PENDING);
+	add(b, "t", "b", ROW_PENDING);
+	add(b, "t", "c", ROW_PENDING);
+	b->rows[0].size = 2000;
+	batch_fail_oversize(b, 1000);
+	assert_int_equal(batch_hold_behind_failure(b, 1, ROW_BLOCKED), 1);
+	assert_int_equal(b->rows[1].state, ROW_BLOCKED);
+	assert_non_null(strstr(b->rows[1].reason, "block_key"));
+	assert_int_equal(batch_hold_behind_failure(b, 2, ROW_BLOCKED), 0);
+	batch_block_row(b, 3);
+	assert_int_equal(b->rows[3].state, ROW_BLOCKED);
+	assert_int_equal(batch_undelivered(b), 1); /* row 2, still pending */
+	batch_row_report(b, 2, FAULT_NONE, NULL);
+	assert_int_equal(batch_undelivered(b), 0);
 	batch_free(b);
 }
 
@@ -179,6 +204,7 @@ int main(void)
 		cmocka_unit_test(dead_letter_copies_decide_the_outcome),
 		cmocka_unit_test(suspects_tried_alone_fail_the_rest_retry),
 		cmocka_unit_test(block_key_and_oversize),
+		cmocka_unit_test(keep_blocks_rows_behind_a_failure),
 		cmocka_unit_test(holds_back_later_rows_of_a_failed_key),
 		cmocka_unit_test(a_permanent_failure_does_not_block_its_key),
 		cmocka_unit_test(a_null_key_failure_blocks_nothing),
