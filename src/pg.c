@@ -278,6 +278,8 @@ int pg_commit(struct pg *pg, char *errbuf, size_t errsize)
 {
 	int rc;
 
+	if (pg->cfg->on_sent == ON_SENT_KEEP && (rc = pgi_progress_stamp(pg, errbuf, errsize)) != PG_OK)
+		return rc;
 	fault_point("before_commit");
 	rc = pgi_commit(pg, errbuf, errsize);
 	if (rc == PG_OK && pg->cfg->on_sent == ON_SENT_KEEP)

@@ -75,7 +75,7 @@ static int retry_sql(struct pg *pg, int version, int kept, char *sql, size_t siz
 			 pg->qtable, pgi_unschedule(version));
 		return PG_OK;
 	}
-	if ((rc = pgi_keep_ops_version(pg, version, "retry", errbuf, errsize)) != PG_OK)
+	if ((rc = pgi_keep_ops_version(pg, version, 8, "retry", errbuf, errsize)) != PG_OK)
 		return rc;
 	if ((fn = pgi_qualified(pg, "_retry_kept", errbuf, errsize)) == NULL)
 		return PG_ERR_NOMEM;
@@ -154,15 +154,15 @@ static int replay_rows(struct pg *pg, const char *sql, int n, const char *const 
 }
 
 /* With "keep" delivered rows are not written: the relay publishes them again from its progress row. */
-static int replay_kept(struct pg *pg, int version, const char *const *params, struct pg_replayed *out, char *errbuf,
-		       size_t errsize)
+static int replay_kept(struct pg *pg, int version, int since, const char *const *params, struct pg_replayed *out,
+		       char *errbuf, size_t errsize)
 {
-	char sql[1536];
+	char sql[2560];
 	int rc;
 
 	if ((rc = pgi_exec(pg, "BEGIN", "cannot begin", errbuf, errsize)) != PG_OK)
 		return rc;
-	if ((rc = pgi_progress_replay_sql(pg, version, sql, sizeof(sql), errbuf, errsize)) == PG_OK &&
+	if ((rc = pgi_progress_replay_sql(pg, version, since, sql, sizeof(sql), errbuf, errsize)) == PG_OK &&
 	    (rc = replay_rows(pg, sql, 2, params, out, errbuf, errsize)) == PG_OK)
 		return pgi_commit(pg, errbuf, errsize);
 	pg_abort(pg);
@@ -180,13 +180,8 @@ int pg_replay_sent(struct pg *pg, const char *from_id, const char *since, const 
 	if ((rc = pgi_read_version(pg, &version, errbuf, errsize)) != PG_OK ||
 	    (rc = pgi_kept(pg, version, &kept, errbuf, errsize)) != PG_OK)
 		return rc;
-	if (kept && from_id == NULL) {
-		snprintf(errbuf, errsize, "replay: with relay.on_sent = \"keep\" a row records no time it was sent: "
-					  "use --from-id; nothing changed");
-		return PG_ERR_QUERY;
-	}
 	if (kept)
-		return replay_kept(pg, version, params, out, errbuf, errsize);
+		return replay_kept(pg, version, from_id == NULL, params, out, errbuf, errsize);
 	/* Failed rows stay failed (that is retry's job); sent_at goes back to NULL, so the row is claimed again in
 	 * id order like any pending row. One statement, so it applies whole or not at all. */
 	snprintf(sql, sizeof(sql),

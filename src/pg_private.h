@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "pg.h"
@@ -57,6 +58,7 @@ struct pg {
 	long long claimed_after, tail, saved;
 	char *known_target;
 	long long known_cur;
+	int64_t stamp_due_ms; /* when the progress is next copied to <table>_progress_at (version 9) */
 };
 
 /* pg.c: results and errors. Each sets errbuf to "what: libpq's first line" on failure and returns (or sets *rc
@@ -100,6 +102,8 @@ int pgi_prepare_floor(struct pg *pg, char *errbuf, size_t errsize);  /* pg_floor
 int pgi_progress_check(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize);
 int pgi_progress_reprepare(struct pg *pg, char *errbuf, size_t errsize);
+/* Before COMMIT: copies the progress to <table>_progress_at when one is due (version 9). */
+int pgi_progress_stamp(struct pg *pg, char *errbuf, size_t errsize);
 PGresult *pgi_progress_claim(struct pg *pg, const char *after, int *rc, char *errbuf, size_t errsize);
 int pgi_progress_cursor(struct pg *pg, const struct batch *b, char *cur, size_t size);
 /* The prepared statement that saves the cursor: the window's, or the replay's. */
@@ -110,10 +114,13 @@ int pgi_progress_above(struct pg *pg, char *buf, size_t size, char *errbuf, size
 void pgi_progress_free(struct pg *pg);
 /* Replay with "keep" (version 8), in the caller's transaction: locks the progress row (PG_ERR_QUERY when a replay
  * is still going) and writes to sql the statement that asks the relay to publish again the delivered rows with id
- * >= $1 (of topic $2, unless NULL), returning how many, the lowest and the highest id. */
-int pgi_progress_replay_sql(struct pg *pg, int version, char *sql, size_t size, char *errbuf, size_t errsize);
-/* PG_ERR_SCHEMA, saying what to run, when a kept table is below version 8, which command (retry, replay) needs. */
-int pgi_keep_ops_version(struct pg *pg, int version, const char *command, char *errbuf, size_t errsize);
+ * >= $1, or with since (version 9) those delivered since the time $1 (of topic $2, unless NULL), returning how
+ * many, the lowest and the highest id. */
+int pgi_progress_replay_sql(struct pg *pg, int version, int since, char *sql, size_t size, char *errbuf,
+			    size_t errsize);
+/* PG_ERR_SCHEMA, saying what to run, when a kept table is below version need, which command (retry, replay)
+ * needs. */
+int pgi_keep_ops_version(struct pg *pg, int version, int need, const char *command, char *errbuf, size_t errsize);
 /* *kept = 1 when the table (at version) is delivered with "keep": its progress row exists. */
 int pgi_kept(struct pg *pg, int version, int *kept, char *errbuf, size_t errsize);
 /* PG_ERR_SCHEMA when the table (at version) is delivered with "keep", with why the caller cannot go on. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "pg_private.h"
 
 /* A row written before version 7 has no xid: it counts as committed before any snapshot the relay takes (3 is
@@ -136,6 +137,41 @@ int pgi_progress_reprepare(struct pg *pg, char *errbuf, size_t errsize)
 	return rc == PG_OK ? prepare_claims(pg, errbuf, errsize) : rc;
 }
 
+/* The progress's copy for replay --since (sql/009_progress_times.sql), stamped with the clock when it is made,
+ * after every batch of its transaction was acknowledged; $1 retention_s (0: copies are kept). */
+#define STAMP_INTERVAL_MS 10000
+
+static int prepare_stamp(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char sql[768], *qat;
+	int rc;
+
+	if ((qat = pgi_qualified(pg, "_progress_at", errbuf, errsize)) == NULL)
+		return PG_ERR_NOMEM;
+	snprintf(sql, sizeof(sql),
+		 "WITH gone AS (DELETE FROM %1$s WHERE $1::integer > 0 AND at < clock_timestamp() - $1::integer * interval '1 second')"
+		 " INSERT INTO %1$s (at, done, target, cur) SELECT clock_timestamp(), done, target, cur FROM %2$s WHERE one"
+		 " ON CONFLICT DO NOTHING",
+		 qat, pg->qprogress);
+	free(qat);
+	rc = pgi_prepare(pg, "keep_stamp", sql, 1, errbuf, errsize);
+	pg->stamp_due_ms = 0; /* a new session copies at its first commit */
+	return rc;
+}
+
+int pgi_progress_stamp(struct pg *pg, char *errbuf, size_t errsize)
+{
+	char keep_s[16];
+	int64_t now = clock_now_ms();
+
+	if (pg->schema_version < 9 || !pg->win_open || now < pg->stamp_due_ms)
+		return PG_OK;
+	snprintf(keep_s, sizeof(keep_s), "%d", pg->cfg->retention_s);
+	pg->stamp_due_ms = now + STAMP_INTERVAL_MS;
+	return pgi_result_ok(pg, PQexecPrepared(pg->conn, "keep_stamp", 1, (const char *[]){ keep_s }, NULL, NULL, 0),
+			     "cannot copy the progress", errbuf, errsize);
+}
+
 /* A window opened in this transaction: the snapshot of this statement with its highest visible id (%3$s is the
  * outbox), and the transaction id that locking takes, which is assigned after that snapshot was. */
 #define NEXT_TARGET "pg_current_snapshot()"
@@ -179,6 +215,8 @@ int pgi_prepare_progress(struct pg *pg, char *errbuf, size_t errsize)
 	if ((rc = pgi_prepare(pg, "keep_lock_next", sql, 2, errbuf, errsize)) != PG_OK)
 		return rc;
 	if (pg->schema_version >= 8 && (rc = prepare_replay(pg, errbuf, errsize)) != PG_OK)
+		return rc;
+	if (pg->schema_version >= 9 && (rc = prepare_stamp(pg, errbuf, errsize)) != PG_OK)
 		return rc;
 	return prepare_claims(pg, errbuf, errsize);
 }
@@ -503,17 +541,24 @@ int pgi_refuse_if_kept(struct pg *pg, int version, const char *why, char *errbuf
 
 /* Replay with "keep": the delivered rows from $1 on (of topic $2) become a range in the progress row, for the
  * relay that holds it. Locking the row first waits for that relay's transaction, so the range is read against the
- * progress as it committed it. */
-int pgi_progress_replay_sql(struct pg *pg, int version, char *sql, size_t size, char *errbuf, size_t errsize)
+ * progress as it committed it. With since, $1 is a time: the rows the last copy of the progress at or before it
+ * (<table>_progress_at) did not count as delivered, or all of them without one, and those marked sent since then
+ * before the switch to "keep". That reads the whole table once. */
+int pgi_progress_replay_sql(struct pg *pg, int version, int since, char *sql, size_t size, char *errbuf,
+			    size_t errsize)
 {
 	PGresult *res;
-	char *qp;
+	char *qp, *qat = NULL, which[768];
 	int rc;
 
-	if ((rc = pgi_keep_ops_version(pg, version, "replay", errbuf, errsize)) != PG_OK)
+	if ((rc = pgi_keep_ops_version(pg, version, since ? 9 : 8, since ? "replay --since" : "replay", errbuf,
+				       errsize)) != PG_OK)
 		return rc;
-	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL)
+	if ((qp = pgi_qualified(pg, "_progress", errbuf, errsize)) == NULL ||
+	    (since && (qat = pgi_qualified(pg, "_progress_at", errbuf, errsize)) == NULL)) {
+		free(qp);
 		return PG_ERR_NOMEM;
+	}
 	snprintf(sql, size, "SELECT replay_to, replay_cur FROM %s WHERE one FOR UPDATE", qp);
 	if ((res = pgi_query(pg, sql, 0, NULL, "cannot replay", &rc, errbuf, errsize)) != NULL) {
 		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
@@ -524,25 +569,35 @@ int pgi_progress_replay_sql(struct pg *pg, int version, char *sql, size_t size, 
 		}
 		PQclear(res);
 	}
+	/* since: c is the last copy at or before $1, none when $1 is older than every copy (all rows count then). */
+	if (since)
+		snprintf(which, sizeof(which),
+			 " LEFT JOIN (SELECT done, target, cur FROM %s WHERE at <= $1::timestamptz ORDER BY at DESC LIMIT 1) c"
+			 " ON true WHERE (o.sent_at >= $1::timestamptz OR (o.sent_at IS NULL AND NOT coalesce("
+			 DELIVERED("o", "c.done", "c.target", "c.cur") ", false)))",
+			 qat);
+	else
+		snprintf(which, sizeof(which), " WHERE o.id >= $1::bigint");
 	snprintf(sql, size,
-		 "WITH r AS (SELECT o.id FROM %1$s o, %2$s p WHERE p.one AND o.id >= $1::bigint AND o.failed_at IS NULL"
+		 "WITH r AS (SELECT o.id FROM %1$s o JOIN %2$s p ON p.one%3$s AND o.failed_at IS NULL"
 		 "   AND ($2::text IS NULL OR o.topic = $2::text) AND " DELIVERED("o", "p.done", "p.target", "p.cur") "),"
 		 " s AS (SELECT count(*) AS n, coalesce(min(id), 0) AS lo, coalesce(max(id), 0) AS hi FROM r),"
 		 " u AS (UPDATE %2$s SET replay_to = s.hi, replay_cur = s.lo - 1, replay_topic = $2::text, updated_at = now()"
 		 "   FROM s WHERE one AND s.n > 0)"
 		 " SELECT n, lo, hi FROM s",
-		 pg->qtable, qp);
+		 pg->qtable, qp, which);
 	free(qp);
+	free(qat);
 	return rc;
 }
 
-int pgi_keep_ops_version(struct pg *pg, int version, const char *command, char *errbuf, size_t errsize)
+int pgi_keep_ops_version(struct pg *pg, int version, int need, const char *command, char *errbuf, size_t errsize)
 {
-	if (version >= 8)
+	if (version >= need)
 		return PG_OK;
 	snprintf(errbuf, errsize,
-		 "table %s is at schema version %d and delivered with relay.on_sent = \"keep\"; outboxd %s needs version 8"
+		 "table %s is at schema version %d and delivered with relay.on_sent = \"keep\"; outboxd %s needs version %d"
 		 " there (run: outboxd schema install, then outboxd schema grant, and restart the relays)",
-		 pg->qtable, version, command);
+		 pg->qtable, version, command, need);
 	return PG_ERR_SCHEMA;
 }

@@ -7,7 +7,7 @@
 t_db
 t_conf "$T_DIR/k.conf" 'on_sent = "keep"; poll_interval_ms = 200;'
 t_install "$T_DIR/k.conf"
-t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 8 "schema version"
+t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 9 "schema version"
 enqueue() { t_sql "SELECT outbox_enqueue('$T_TOPIC', '$1', convert_to('$1-' || i, 'UTF8')) FROM generate_series(1, $2) i" >/dev/null; }
 # Delivered, by the progress row: marked sent before the switch, visible in done, or in the window up to the cursor.
 delivered() { t_wait_sql "$(t_pending_sql keep)" 0 30 ||
@@ -240,6 +240,8 @@ t_sql "UPDATE outboxd_schema SET version = 7 WHERE table_name = 'outbox'"
 retry 78 'retry needs version 8 there (run: outboxd schema install, then outboxd schema grant, and restart the relays)' --all
 op replay 78 'replay needs version 8 there' --from-id 1
 t_sql "UPDATE outboxd_schema SET version = 8 WHERE table_name = 'outbox'"
+op replay 78 'replay --since needs version 9 there' --since 2020-01-01
+t_sql "UPDATE outboxd_schema SET version = 9 WHERE table_name = 'outbox'"
 retry 65 '1 of the 2 ids given are failed rows; nothing changed' "$first_id" "$(t_sql "SELECT max(id) FROM outbox WHERE failed_at IS NULL")"
 t_expect_eq "$(t_sql "$failed_sql")" "$failed" "failed rows after the refusals"
 # Fix their topic (as the owner would), retry one by id, then the rest.
@@ -262,10 +264,9 @@ t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 
 # replay with "keep" (version 8): delivered rows are not written, so the command records a range in the progress
 # row and the relay holding it publishes those rows again, in id order, before its window, then clears the range.
-# --since is refused (no row records when it was sent), and so is a second replay while one is going.
+# A second replay is refused while one is going.
 replay() { op replay "$@"; }
 dups() { t_check --kept --max-dup 100000 --expect-failed 3 | sed -n 's/.* DUP=\([0-9]*\) .*/\1/p'; }
-replay 65 'a row records no time it was sent: use --from-id; nothing changed' --since 2020-01-01
 from=$(t_sql "SELECT max(id) - 400 FROM outbox")
 want=$(t_sql "$(t_delivered_sql keep) AND o.id >= $from AND o.topic = '$T_TOPIC'")
 [ "$want" -gt 300 ] || t_fail "only $want delivered rows to replay"
@@ -284,6 +285,31 @@ delivered "rows after the replay"
 after=$(dups)
 echo "keep replay: $want rows asked for, $((after - before)) messages published again"
 t_expect_eq "$((after - before))" "$want" "messages published again"
+
+# replay --since with "keep" (version 9): a row records no time it was sent, so the relay copies its progress to
+# outbox_progress_at at most every 10 s, just before COMMIT, and the command publishes again what the last copy at
+# or before the time did not count as delivered. Here: a copy made by the commit that delivered the 10 'since-b'
+# rows, the time taken after it, 40 rows delivered after that: exactly those 40 go again.
+enqueue since-a 10
+delivered "rows before the copy"
+sleep 10.5
+enqueue since-b 10
+delivered "the rows of the copy's transaction"
+copies=$(t_sql "SELECT count(*) FROM outbox_progress_at")
+[ "$copies" -ge 1 ] || t_fail "no copy of the progress"
+since=$(t_sql "SELECT clock_timestamp()")
+enqueue since-c 40
+delivered "rows after the time"
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox_progress_at")" "$copies" "copies made within 10 s"
+t_stop_relay
+t_expect_eq "$T_STOP_RC" 0 "relay exit status"
+replay 65 'cannot replay' --since 'not a time'
+before=$(dups)
+replay 0 "^replayed 40 rows" --since "$since"
+t_start_relay "$T_DIR/k.conf" "$T_DIR/relay-since.log"
+t_wait_sql "SELECT replay_to IS NULL FROM outbox_progress" t 30 || t_fail "the replay --since did not end"
+after=$(dups)
+t_expect_eq "$((after - before))" 40 "messages published again since the time"
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 
@@ -301,6 +327,8 @@ delivered "rows after retention"
 t_stop_relay
 t_expect_eq "$T_STOP_RC" 0 "relay exit status"
 [ "$(t_sql "SELECT count(*) FROM outbox")" -lt "$before" ] || t_fail "nothing purged"
+# The copies of the progress for replay --since older than retention_s went with the newest one.
+t_expect_eq "$(t_sql "SELECT count(*) FROM outbox_progress_at")" 1 "copies of the progress left (retention_s = 1)"
 
 # Upgrade: a version 6 table, half delivered by a "mark" relay, then version 7 and "keep". The rows already sent
 # are not sent again (DUP 0); the pending ones (no xid, written before version 7) and new ones are.
