@@ -35,7 +35,10 @@
  *      (<table>_xid_first): they are above done_hi, which bounds the walk of the primary key.
  * done NULL: nothing delivered yet, (b) is every row. Rows marked sent or failed (by a relay in "mark" mode
  * before the switch, or failed here) are never in a window; the filter sits inside each branch so that a run of
- * them cannot end a window early. */
+ * them cannot end a window early. In (a) it is written as one coalesce so that it does not match the pending
+ * index's predicate: on a table not yet analysed the planner took that index (it looks empty) and walked every
+ * row from the cursor for each straggler (measured at 1,000 events/s: 1.7 ms per straggler, a claim p90 of
+ * 4.5 ms); the xid index is the only one left for the lookup. */
 static void window_ids(const struct pg *pg, char *out, size_t size)
 {
 	char xb[64];
@@ -44,8 +47,8 @@ static void window_ids(const struct pg *pg, char *out, size_t size)
 	snprintf(out, size,
 		 "SELECT id FROM ("
 		 " (SELECT s.id FROM unnest($4::xid8[]) AS x(xid), LATERAL (SELECT a.id FROM %1$s a WHERE a.xid = x.xid"
-		 "   AND a.id > $1::bigint AND pg_visible_in_snapshot(a.xid, $5::pg_snapshot) AND a.sent_at IS NULL"
-		 "   AND a.failed_at IS NULL ORDER BY a.id LIMIT %2$d) s ORDER BY s.id LIMIT %2$d)"
+		 "   AND a.id > $1::bigint AND pg_visible_in_snapshot(a.xid, $5::pg_snapshot)"
+		 "   AND coalesce(a.sent_at, a.failed_at) IS NULL ORDER BY a.id LIMIT %2$d) s ORDER BY s.id LIMIT %2$d)"
 		 " UNION ALL (SELECT b.id FROM %1$s b WHERE b.id > greatest($1::bigint, $3::bigint) AND b.id <= $6::bigint"
 		 "   AND pg_visible_in_snapshot(%3$s, $5::pg_snapshot)"
 		 "   AND NOT coalesce(pg_visible_in_snapshot(%3$s, $2::pg_snapshot), false) AND %3$s <> ALL($4::xid8[])"
