@@ -220,10 +220,11 @@ bench: setup
 	@$(MAKE) --no-print-directory all tools $(BENCH_TOOLS)
 	@$(BENCH_ENV) bench/run.sh
 
-# The growth workload at 10M events (about 20 GB of tables and an hour or more).
+# Every workload at 10M events (about 20 GB of tables and an hour or more); the open transactions of workload 4
+# are held for up to 10 minutes (BENCH_LONGTX_CAP_S), the time issue 14 asks about.
 bench-long: setup
 	@$(MAKE) --no-print-directory all tools $(BENCH_TOOLS)
-	@BENCH_EVENTS=10000000 BENCH_LONGTX_CAP_S=3600 $(BENCH_ENV) bench/run.sh
+	@BENCH_EVENTS=10000000 BENCH_LONGTX_CAP_S=$${BENCH_LONGTX_CAP_S:-600} $(BENCH_ENV) bench/run.sh
 
 demo:
 	@tests/harness/setup.sh demo
