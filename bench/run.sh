@@ -19,7 +19,7 @@
 #   8. retention: a steady stream (BENCH_STEADY_RATE events/s, default 1000, for BENCH_STEADY_S s, default 90)
 #      relayed with retention_s = 10; the table's total size sampled every 10 s must level off;
 #   6. the peer, Debezium on Kafka Connect (bench/debezium.sh): workloads 1, 3 and 5 for it.
-# BENCH_DEBEZIUM=0 leaves the peer out; BENCH_PERF=1 profiles the on_sent = delete drain. make bench-long sets
+# BENCH_DEBEZIUM=0 leaves the peer out; BENCH_PERF=1 profiles the on_sent = delete and keep drains. make bench-long sets
 # BENCH_EVENTS=10000000.
 set -u
 cd "$(dirname "$0")/.."
@@ -141,21 +141,29 @@ rows="$rows$(row "   combined limit (mark)" "$combined_limit_eps" "")\n"
 combined_ratio=$(ratio_of "$drain_eps" "$combined_limit_eps")
 rows="$rows$(row "   outboxd / combined limit" "$combined_ratio" "")\n"
 
+# BENCH_PERF=1: a system-wide profile of 10 s of a drain (perf, a Debian package), by process and by function,
+# to say where the time goes below its combined limit: perf_start MODE before the drain, perf_stop MODE after it.
+perf_start() {
+	perf_pid=
+	[ "${BENCH_PERF:-}" = 1 ] && command -v perf >/dev/null || return 0
+	(sleep 3; perf record -a -g -F 499 -o "$H_TMP/perf-$1.data" -- sleep 10 >/dev/null 2>&1) &
+	perf_pid=$!
+}
+perf_stop() {
+	[ -n "${perf_pid:-}" ] || return 0
+	wait "$perf_pid"
+	perf report -i "$H_TMP/perf-$1.data" --no-children -g none --sort comm --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -8 >"$H_TMP/perf-$1-comm.txt"
+	perf report -i "$H_TMP/perf-$1.data" --no-children -g none --sort comm,dso,sym --stdio 2>/dev/null |
+		grep -E '^ +[0-9]' | head -25 >"$H_TMP/perf-$1-sym.txt"
+}
+
 ceiling delete
 with_relay 'on_sent = "delete";' >"$H_TMP/delete.conf"
 fill outbox "$N"
-# BENCH_PERF=1: a system-wide profile of 10 s of this drain (perf, a Debian package), by process and by function,
-# to say where the time goes below its combined limit.
-if [ "${BENCH_PERF:-}" = 1 ] && command -v perf >/dev/null; then
-	(sleep 3; perf record -a -g -F 499 -o "$H_TMP/perf-delete.data" -- sleep 10 >/dev/null 2>&1) &
-	perf_pid=$!
-fi
+perf_start delete
 drain "$H_TMP/delete.conf" "$H_TMP/relay-delete.log" 3600
-if [ -n "${perf_pid:-}" ]; then
-	wait "$perf_pid"
-	perf report -i "$H_TMP/perf-delete.data" --no-children -g none --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -8 >"$H_TMP/perf-comm.txt"
-	perf report -i "$H_TMP/perf-delete.data" --no-children -g none --sort comm,dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 >"$H_TMP/perf-sym.txt"
-fi
+perf_stop delete
 d=$(eps "$N" "$CEILING_MS")
 rows="$rows$(row "1. drain, on_sent = delete" "$(eps "$N" "$DRAIN_MS")" "$DRAIN_MS")\n"
 rows="$rows$(row "2. SQL ceiling (claim + delete)" "$d" "$CEILING_MS")\n"
@@ -178,7 +186,9 @@ sed 's/^postgres: {/postgres: { table = "kept";/' "$conf" | sed "s/^log:/relay: 
 fill kept "$N"
 # Delivered once the window's cursor reaches the last row (one filling transaction, so no row comes later).
 PENDING_SQL="SELECT coalesce((SELECT cur < (SELECT max(id) FROM kept) FROM kept_progress), true)"
+perf_start keep
 drain "$H_TMP/keep.conf" "$H_TMP/relay-keep.log" 3600
+perf_stop keep
 keep_drain_eps=$(eps "$N" "$DRAIN_MS")
 keep_combined_eps=$(combined "$keep_ceiling_eps")
 keep_combined_ratio=$(ratio_of "$keep_drain_eps" "$keep_combined_eps")
@@ -386,9 +396,10 @@ if [ "$dbz_drain" != na ]; then
 	printf '%-40s %s\n' "   outboxd / Debezium" "drain $(awk -v a="$drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }'), p50 $(awk -v a="$p50" -v b="$dbz_p50" 'BEGIN { printf "%.2f", b ? a / b : 0 }'), RSS $(awk -v a="$peak" -v b="$dbz_rss" 'BEGIN { printf "%.3f", b ? a / b : 0 }')"
 	printf '%-40s %s\n' "   outboxd keep / Debezium" "drain $(awk -v a="$keep_drain_eps" -v b="$dbz_drain" 'BEGIN { printf "%.2f", a / b }')"
 fi
-if [ -s "$H_TMP/perf-comm.txt" ]; then
-	echo "profile of the on_sent = delete drain, 10 s, all processes (perf): by process, then by function"
-	cat "$H_TMP/perf-comm.txt" "$H_TMP/perf-sym.txt"
-fi
+for mode in delete keep; do
+	[ -s "$H_TMP/perf-$mode-comm.txt" ] || continue
+	echo "profile of the on_sent = $mode drain, 10 s, all processes (perf): by process, then by function"
+	cat "$H_TMP/perf-$mode-comm.txt" "$H_TMP/perf-$mode-sym.txt"
+done
 echo "bench: took $((($(now_ms) - bench_t0) / 1000)) s after start-up"
 echo "bench drain_eps=$drain_eps ceiling_eps=$ceiling_eps ceiling_ratio=$ratio kafka_ceiling_eps=$kafka_ceiling_eps combined_limit_eps=$combined_limit_eps combined_ratio=$combined_ratio keep_drain_eps=$keep_drain_eps keep_combined_ratio=$keep_combined_ratio keep_p50_ms=$keep_p50 keep_p99_ms=$keep_p99 p50_ms=$p50 p99_ms=$p99 rss_kb=$peak debezium_drain_eps=$dbz_drain debezium_p50_ms=$dbz_p50 debezium_rss_kb=$dbz_rss"
