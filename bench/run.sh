@@ -19,8 +19,8 @@
 #   8. retention: a steady stream (BENCH_STEADY_RATE events/s, default 1000, for BENCH_STEADY_S s, default 90)
 #      relayed with retention_s = 10; the table's total size sampled every 10 s must level off;
 #   6. the peer, Debezium on Kafka Connect (bench/debezium.sh): workloads 1, 3 and 5 for it.
-# BENCH_DEBEZIUM=0 leaves the peer out; BENCH_PERF=1 profiles the on_sent = delete and keep drains. make bench-long sets
-# BENCH_EVENTS=10000000.
+# BENCH_DEBEZIUM=0 leaves the peer out; BENCH_PERF=1 profiles the on_sent = delete and keep drains.
+# make bench-long sets BENCH_EVENTS=10000000.
 set -u
 cd "$(dirname "$0")/.."
 : "${OUTBOXD:?}" "${LATENCY:?}" "${KAFKA_CEILING:?}"

@@ -119,9 +119,9 @@ int pg_prepare_relay(struct pg *pg, const struct pg_claim_limits *lim, int need_
 	 * to plan the claim, 0.26 to plan the progress lock, 0.07 to run the claim). Every branch of its plan walks
 	 * an index bounded by LIMIT, so one plan serves every window: a generic plan, made once, drained a 300k-row
 	 * single-transaction backlog amid a trickle in 8.6-11.7 s against 10.1-12.9 s planned per call, and the
-	 * trickle's p50 fell from 3.0-6.7 to 1.9-2.9 ms (four rounds each, README "Performance"). (The claim's early spike measured a generic plan ten times
-	 * slower: the stragglers were then computed in the statement, out of the planner's sight.) Left on auto, the
-	 * server keeps planning the claim per call. */
+	 * trickle's p50 fell from 3.0-6.7 to 1.9-2.9 ms (four rounds each, README "Performance"). (The claim's
+	 * early spike measured a generic plan ten times slower: the stragglers were then computed in the statement,
+	 * out of the planner's sight.) Left on auto, the server keeps planning the claim per call. */
 	snprintf(sql, sizeof(sql),
 		 "SET synchronous_commit = off; SET enable_seqscan = off; SET enable_bitmapscan = off; SET jit = off;"
 		 " SET outboxd.relay = on;%s"
