@@ -94,14 +94,25 @@ if c_case pg_cut "$KEEP_SHORT"; then
 	sleep 3
 	if [ "$T_ON_SENT" = keep ]; then
 		# Cut r1 while it holds the progress row: its session goes on holding it, open and silent, until r2 fences it.
-		caught=
+		# r2, once leader, can keep the row for the whole window (it did once in CI), so r2 is paused (SIGSTOP) at a
+		# moment it does not hold the row, for 1.5 s at most (its lease is 3 s), and resumed just after the cut.
+		caught= paused=
 		for i in $(seq 1 300); do
-			[ "$(holder)" = r1 ] || { sleep 0.02; continue; }
+			h=$(holder)
+			if [ -n "$paused" ] && [ $((($(date +%s%N) - paused) / 1000000)) -gt 1500 ]; then
+				kill -CONT "${RPID[r2]}"
+				paused=
+			elif [ -z "$paused" ] && [ "$h" != r2 ]; then
+				kill -STOP "${RPID[r2]}"
+				if [ "$(holder)" = r2 ]; then kill -CONT "${RPID[r2]}"; else paused=$(date +%s%N); fi
+			fi
+			[ "$h" = r1 ] || { sleep 0.02; continue; }
 			cut "$PG_ADDR"
 			t0=$(date +%s%N)
 			[ "$(holder)" = r1 ] && { caught=$i; break; }
 			heal "$PG_ADDR"
 		done
+		[ -z "$paused" ] || kill -CONT "${RPID[r2]}"
 		[ -n "$caught" ] || t_fail "r1 was never caught holding the progress row"
 		upto=$(t_sql "SELECT max(id) FROM outbox")
 		t_wait_until 20 t_sql_is "$(t_pending_sql) AND o.id <= $upto" 0 || t_fail "r2 did not deliver r1's rows within 20 s"
