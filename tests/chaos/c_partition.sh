@@ -95,16 +95,17 @@ if c_case pg_cut "$KEEP_SHORT"; then
 	if [ "$T_ON_SENT" = keep ]; then
 		# Cut r1 while it holds the progress row: its session goes on holding it, open and silent, until r2 fences it.
 		# r2, once leader, can keep the row for the whole window (it did once in CI), so r2 is paused (SIGSTOP) at a
-		# moment it does not hold the row, for 1.5 s at most (its lease is 3 s), and resumed just after the cut.
-		caught= paused=
+		# moment it does not hold the row, for 1.5 s at most (its lease is 3 s), and resumed just after the cut. Each
+		# pause follows 1.5 s of running, so that r2's heartbeat never goes stale and r1 never fences it.
+		caught= paused= resumed=0
 		for i in $(seq 1 300); do
 			h=$(holder)
-			if [ -n "$paused" ] && [ $((($(date +%s%N) - paused) / 1000000)) -gt 1500 ]; then
-				kill -CONT "${RPID[r2]}"
-				paused=
-			elif [ -z "$paused" ] && [ "$h" != r2 ]; then
+			now=$(date +%s%N)
+			if [ -n "$paused" ]; then
+				[ $(((now - paused) / 1000000)) -le 1500 ] || { kill -CONT "${RPID[r2]}"; paused= resumed=$now; }
+			elif [ "$h" != r2 ] && [ $(((now - resumed) / 1000000)) -gt 1500 ]; then
 				kill -STOP "${RPID[r2]}"
-				if [ "$(holder)" = r2 ]; then kill -CONT "${RPID[r2]}"; else paused=$(date +%s%N); fi
+				if [ "$(holder)" = r2 ]; then kill -CONT "${RPID[r2]}"; resumed=$now; else paused=$now; fi
 			fi
 			[ "$h" = r1 ] || { sleep 0.02; continue; }
 			cut "$PG_ADDR"
