@@ -66,7 +66,7 @@ FUZZ_SECONDS ?= 60
 TOOLS    := $(BUILD)/tests/checker $(BUILD)/tests/mockbroker $(BUILD)/tests/tcpproxy $(BUILD)/tests/mktopic \
 	$(BUILD)/tests/notifysink $(BUILD)/tests/consumer
 
-.PHONY: all clean check unit integration chaos chaos-short soak setup deps demo bench bench-long install tools fuzz fuzz-build
+.PHONY: all clean check check-beside unit integration chaos chaos-short soak setup deps demo bench bench-long install tools fuzz fuzz-build
 
 all: $(BUILD)/outboxd
 
@@ -184,20 +184,26 @@ fuzz:
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # Everything: the layering rules, the normal build's unit and integration tests, then the fault-injection suite
-# with unit and integration under ASan+UBSan beside it (tests/run-beside.sh: each has its own harness, and the
-# fault suite mostly waits), then valgrind on the unit tests, then each fuzz target briefly; under CI=true, the
-# fresh-root check (make demo and the Debian package on bare Debian 12 roots).
+# with the rest beside it (tests/run-beside.sh: each has its own harness, and the fault suite mostly waits on the
+# faults it injects, so CI's minutes are those of the fault suite alone): unit and integration under ASan+UBSan,
+# valgrind on the unit tests, each fuzz target briefly and, under CI=true, the fresh-root check (make demo and the
+# Debian package on bare Debian 12 roots). check-beside runs every step even after one failed.
 CHECK_FUZZ_SECONDS ?= 10
 check: setup
 	@tests/layering.sh
 	@$(MAKE) --no-print-directory all tools unit integration
 	@$(MAKE) --no-print-directory FAULT=1 all
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined all tools
-	@tests/run-beside.sh "$(MAKE) --no-print-directory SANITIZE=address,undefined unit integration" \
-		$(MAKE) --no-print-directory chaos-short
-	@tests/run-valgrind.sh $(UNIT_TESTS)
-	@tests/run-fuzz.sh $(CHECK_FUZZ_SECONDS) $(FUZZ_NAMES)
-	@if [ "$${CI:-}" = true ]; then tests/freshroot.sh; else echo "check: the fresh-root check runs under CI=true"; fi
+	@tests/run-beside.sh "$(MAKE) --no-print-directory check-beside" $(MAKE) --no-print-directory chaos-short
+
+check-beside:
+	@rc=0; \
+	$(MAKE) --no-print-directory SANITIZE=address,undefined unit integration || rc=1; \
+	tests/run-valgrind.sh $(UNIT_TESTS) || rc=1; \
+	tests/run-fuzz.sh $(CHECK_FUZZ_SECONDS) $(FUZZ_NAMES) || rc=1; \
+	if [ "$${CI:-}" = true ]; then tests/freshroot.sh || rc=1; \
+	else echo "check: the fresh-root check runs under CI=true"; fi; \
+	exit $$rc
 
 # Figures, not assertions: see bench/run.sh. BENCH_EVENTS=N to change the backlog size.
 $(BUILD)/bench/latency: bench/latency.c | $(BUILD)/obj
