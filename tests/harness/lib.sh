@@ -243,6 +243,7 @@ num.network.threads=1
 num.io.threads=2
 log.cleaner.dedupe.buffer.size=16777216
 message.max.bytes=${H_KAFKA_MESSAGE_MAX_BYTES:-1048588}
+${H_KAFKA_EXTRA_PROPS:-}
 EOF
 	cat >"$dir/log4j2.properties" <<'EOF'
 status = warn
