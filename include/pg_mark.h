@@ -16,7 +16,9 @@ int pg_mark_batch_send(struct pg *pg, const struct batch *b, char *errbuf, size_
 int pg_mark_batch_wait(struct pg *pg, char *errbuf, size_t errsize);
 
 /* Retention: deletes up to max_rows rows sent more than older_than_s seconds ago, in one autocommitted
- * statement through the table's purge function (schema version 3; a no-op on older tables). */
+ * statement through the table's purge function (schema version 3; a no-op on older tables). With "keep" from
+ * version 10 a partitioned table loses whole partitions instead (sql/010_rotate.sql), and older_than_s 0
+ * (retention off) only keeps its partition ahead; otherwise 0 is a no-op. */
 int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, char *errbuf, size_t errsize);
 
 #endif

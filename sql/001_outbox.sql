@@ -49,13 +49,21 @@ CREATE INDEX IF NOT EXISTS :"table_pending_idx" ON :"schema".:"table" (id)
 CREATE INDEX IF NOT EXISTS :"table_failed_idx" ON :"schema".:"table" (id)
     WHERE failed_at IS NOT NULL AND sent_at IS NULL;
 
--- A queue table churns: vacuum it early and without throttling.
-ALTER TABLE :"schema".:"table" SET (
-    autovacuum_vacuum_scale_factor = 0.02,
-    autovacuum_vacuum_insert_scale_factor = 0.02,
-    autovacuum_analyze_scale_factor = 0.02,
-    autovacuum_vacuum_cost_delay = 1
-);
+-- A queue table churns: vacuum it early and without throttling. A partitioned outbox (`outboxd schema
+-- partition`) has no storage of its own: each partition gets these when it is created (sql/010_rotate.sql).
+SET outboxd.ddl_table = :'table';
+SET outboxd.ddl_schema = :'schema';
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = format('%I.%I',
+                   current_setting('outboxd.ddl_schema'), current_setting('outboxd.ddl_table'))::regclass) THEN
+        EXECUTE format('ALTER TABLE %I.%I SET (autovacuum_vacuum_scale_factor = 0.02,'
+                       ' autovacuum_vacuum_insert_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02,'
+                       ' autovacuum_vacuum_cost_delay = 1)',
+                       current_setting('outboxd.ddl_schema'), current_setting('outboxd.ddl_table'));
+    END IF;
+END
+$$;
 
 -- What applications call inside their own transaction. Returns the event id.
 CREATE OR REPLACE FUNCTION :"schema".:"table_enqueue"(

@@ -190,6 +190,11 @@ int pg_purge_sent(struct pg *pg, int older_than_s, int max_rows, int *deleted, c
 	*deleted = 0;
 	if (pg->schema_version < 3)
 		return PG_OK; /* no purge function before schema version 3 */
+	/* Retention off: nothing goes, but a partitioned "keep" table (version 10) still needs its partition ahead. */
+	if (older_than_s == 0 && (pg->cfg->on_sent != ON_SENT_KEEP || pg->schema_version < 10))
+		return PG_OK;
+	if (older_than_s == 0)
+		params[0] = NULL;
 	snprintf(age, sizeof(age), "%d seconds", older_than_s);
 	snprintf(n, sizeof(n), "%d", max_rows);
 	if ((res = pgi_query_prepared(pg, "purge", 2, params, "cannot purge sent rows", &rc, errbuf, errsize)) == NULL)

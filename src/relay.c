@@ -57,6 +57,7 @@ struct relay {
 	struct stats stats;
 	int64_t next_stats_ms;
 	int64_t next_purge_ms;
+	int64_t next_ahead_ms; /* keep_partitions_ahead */
 	int64_t next_floor_ms;
 	int64_t failing_since_ms; /* the first of the failed attempts in a row (0: the last one worked), for /readyz */
 	int outage_attempts;      /* failed attempts logged by outage_log since the last one that worked */
@@ -416,6 +417,25 @@ static int purge_sent(struct relay *r)
 	return 1;
 }
 
+#define AHEAD_INTERVAL_MS 1000
+
+/* With "keep" on a partitioned table (schema version 10) the partitions ahead of the id sequence must keep up
+ * with the writers however long a backlog lasts, so this runs busy or idle, every second: a catalog lookup
+ * unless a partition is due. Anything else: no statement (pg_purge_sent with 0). */
+static void keep_partitions_ahead(struct relay *r)
+{
+	int64_t now = clock_now_ms();
+	int none;
+
+	if (r->cfg->on_sent != ON_SENT_KEEP || now < r->next_ahead_ms)
+		return;
+	r->next_ahead_ms = now + AHEAD_INTERVAL_MS;
+	if (pg_purge_sent(r->pg, 0, r->cfg->retention_batch, &none, r->err, sizeof(r->err)) != PG_OK) {
+		log_warn("cannot add partitions ahead, will retry", "error=%s", log_q(r->err));
+		pg_abort(r->pg);
+	}
+}
+
 /* The claim and the batches follow batch_size and batch_max_bytes. Between chains: no batch is in Kafka. */
 static void apply_claim_limits(struct relay *r)
 {
@@ -514,6 +534,7 @@ static void relay_loop(struct relay *r)
 			continue;
 		}
 		attempt_worked(r);
+		keep_partitions_ahead(r);
 		if (!draining(r) && !purge_sent(r))
 			wait_for_work(r, r->cfg->poll_interval_ms);
 		kafka_serve(r->delivery.kafka, 0);

@@ -7,7 +7,7 @@
 t_db
 t_conf "$T_DIR/k.conf" 'on_sent = "keep"; poll_interval_ms = 200;'
 t_install "$T_DIR/k.conf"
-t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 9 "schema version"
+t_expect_eq "$(t_sql "SELECT version FROM outboxd_schema WHERE table_name = 'outbox'")" 10 "schema version"
 enqueue() { t_sql "SELECT outbox_enqueue('$T_TOPIC', '$1', convert_to('$1-' || i, 'UTF8')) FROM generate_series(1, $2) i" >/dev/null; }
 # Delivered, by the progress row: marked sent before the switch, visible in done, or in the window up to the cursor.
 delivered() { t_wait_sql "$(t_pending_sql keep)" 0 30 ||
