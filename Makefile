@@ -53,9 +53,9 @@ LIB_SRC  := src/backoff.c src/batch.c src/cli.c src/clock.c src/commands.c src/c
 	src/service.c src/signals.c src/stats.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/sql_files.o
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
-# Version 0: not migrations; rendered on their own by `outboxd schema grant` and `outboxd schema debezium`.
-# Listed first so the last entry is the latest version.
-SQL_ALL  := sql/grant_relay.sql sql/debezium.sql $(SQL)
+# Version 0: not migrations; rendered on their own by `outboxd schema grant`, `schema debezium` and
+# `schema partition`. Listed first so the last entry is the latest version.
+SQL_ALL  := sql/grant_relay.sql sql/debezium.sql sql/partition.sql $(SQL)
 
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # The fuzz targets built with the project's compiler around a replay driver: they run the checked-in corpora

@@ -25,6 +25,7 @@ struct cli {
 	const char *since;          /* replay --since: a time PostgreSQL parses */
 	const char *topic;          /* replay --topic */
 	int buckets;                /* status --buckets: a line per bucket */
+	const char *rows;           /* schema partition --rows: ids per partition, a validated number (NULL: default) */
 };
 
 /* Fills *out from argv (pointers into argv; nothing allocated). Returns 0, or -1 with a one-line reason in err.

@@ -18,6 +18,10 @@ int cmd_status(const struct config *cfg, int buckets);
  * (exactly one is non-NULL), of topic only when given. */
 int cmd_replay(const struct config *cfg, const char *from_id, const char *since, const char *topic);
 
+/* Installs or upgrades the outbox, then partitions it by id ranges (sql/partition.sql); only with
+ * relay.on_sent = "keep", whose retention then drops partitions. rows: ids per partition (NULL: the file's default). */
+int cmd_schema_partition(const struct config *cfg, const char *rows);
+
 /* Installs the trigger that relays a Debezium-style outbox table (config group debezium) through the outbox. */
 int cmd_schema_debezium(const struct config *cfg);
 

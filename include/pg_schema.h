@@ -21,6 +21,10 @@ int pg_schema_install(struct pg *pg, pg_render_fn render, int latest, int *from,
 /* Runs a rendered script (the grant, the Debezium trigger) in one transaction. */
 int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize);
 
+/* `schema partition`: runs sql (schema_render_partition) in one transaction under the install's advisory lock,
+ * waiting at most 10 s for the table's lock. *converted: 1 if the table was not partitioned before. */
+int pg_schema_partition(struct pg *pg, const char *sql, int *converted, char *errbuf, size_t errsize);
+
 /* `schema debezium`: checks that schema.table has the columns cols (id, route-by, key, payload), the id uuid or
  * text, the payload json, jsonb or text, and says in *payload_kind ("json" or "text") how to read the payload.
  * PG_ERR_QUERY with errbuf naming what is wrong. */

@@ -34,6 +34,14 @@ char *schema_render_grant(const char *schema, const char *table, const char *rol
 char *schema_render_debezium(const char *schema, const char *table, const char *const *settings, int n,
 			     char *errbuf, size_t errsize);
 
+#define SCHEMA_PARTITION_FILE "partition.sql"
+
+/* `schema partition`: every migration (install or upgrade), then sql/partition.sql, then every migration again,
+ * so that what they bind to the table is bound to the new partitioned parent. rows: ids per partition (NULL:
+ * the file's default). Same ownership as schema_render. */
+char *schema_render_partition(const char *schema, const char *table, const char *rows, char *errbuf,
+			      size_t errsize);
+
 /* SQL quoting by the rules of PQescapeIdentifier/PQescapeLiteral (UTF-8 assumed), usable without a connection.
  * Return new strings the caller frees, or NULL when out of memory. */
 char *schema_quote_ident(const char *name);

@@ -17,6 +17,8 @@ void cli_usage(FILE *out)
 	      "  schema print       print the SQL that creates the outbox (no database needed)\n"
 	      "  schema install     create or upgrade the outbox in the database (re-running is a no-op)\n"
 	      "  schema grant ROLE  give ROLE what the relay needs and nothing more\n"
+	      "  schema partition   with relay.on_sent = \"keep\": partition the outbox by id, so retention drops\n"
+	      "                     whole partitions instead of deleting rows\n"
 	      "  schema debezium    relay a Debezium-style outbox table (config group debezium) as Debezium would\n"
 	      "  status             pending and failed rows, the oldest pending row's age, the relays and their\n"
 	      "                     buckets (--buckets: a line per bucket)\n"
@@ -33,6 +35,7 @@ void cli_usage(FILE *out)
 	      "      --since TIME   for replay: rows sent at TIME or later (e.g. \"2026-11-29 08:00+00\")\n"
 	      "      --topic T      for replay: only rows of topic T\n"
 	      "      --buckets      for status: each bucket's owner, epoch and lag\n"
+	      "      --rows N       for schema partition: ids per partition (default 1000000)\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      version and library versions\n"
 	      "\n"
@@ -50,7 +53,7 @@ static int fail(char *err, size_t errsize, const char *what, const char *arg)
 static int parse_schema_args(struct cli *out, int nargs, char **args, char *err, size_t errsize)
 {
 	static const char usage[] =
-		"usage: outboxd schema print|install|debezium [-c FILE] | schema grant ROLE [-c FILE]";
+		"usage: outboxd schema print|install|partition|debezium [-c FILE] | schema grant ROLE [-c FILE]";
 
 	if (nargs < 2)
 		return fail(err, errsize, usage, NULL);
@@ -62,7 +65,8 @@ static int parse_schema_args(struct cli *out, int nargs, char **args, char *err,
 		return 0;
 	}
 	if (nargs != 2 ||
-	    (strcmp(out->sub, "print") != 0 && strcmp(out->sub, "install") != 0 && strcmp(out->sub, "debezium") != 0))
+	    (strcmp(out->sub, "print") != 0 && strcmp(out->sub, "install") != 0 && strcmp(out->sub, "partition") != 0 &&
+	     strcmp(out->sub, "debezium") != 0))
 		return fail(err, errsize, usage, NULL);
 	return 0;
 }
@@ -115,6 +119,7 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 		{ "version", no_argument, NULL, 'V' },      { "all", no_argument, NULL, 'a' },
 		{ "from-id", required_argument, NULL, 'f' }, { "since", required_argument, NULL, 'S' },
 		{ "topic", required_argument, NULL, 'T' },   { "buckets", no_argument, NULL, 'b' },
+		{ "rows", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, nargs;
@@ -146,6 +151,9 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 		case 'f':
 			out->from_id = optarg;
 			break;
+		case 'r':
+			out->rows = optarg;
+			break;
 		case 'S':
 			out->since = optarg;
 			break;
@@ -170,6 +178,10 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errsize)
 	out->cmd = nargs > 0 ? argv[optind] : "run";
 	if (out->buckets && strcmp(out->cmd, "status") != 0)
 		return fail(err, errsize, "--buckets is only for status", NULL);
+	if (out->rows != NULL && (nargs != 2 || strcmp(out->cmd, "schema") != 0 || strcmp(argv[optind + 1], "partition") != 0))
+		return fail(err, errsize, "--rows is only for schema partition", NULL);
+	if (out->rows != NULL && (!is_row_id(out->rows) || strspn(out->rows, "0") == strlen(out->rows)))
+		return fail(err, errsize, "schema partition: --rows needs a positive number of ids: ", out->rows);
 	if (strcmp(out->cmd, "schema") == 0)
 		return parse_schema_args(out, nargs, argv + optind, err, errsize);
 	if (strcmp(out->cmd, "failed") == 0) {

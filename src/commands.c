@@ -112,6 +112,35 @@ int cmd_schema_install(const struct config *cfg)
 	return one_shot(cfg, 1, schema_install, NULL);
 }
 
+static int schema_partition(struct pg *pg, const struct config *cfg, const void *arg, char *err, size_t errsize)
+{
+	char *sql = schema_render_partition(cfg->pg_schema, cfg->pg_table, arg, err, errsize);
+	int rc, converted = 0;
+
+	if (sql == NULL)
+		return PG_ERR_SCHEMA;
+	rc = pg_schema_partition(pg, sql, &converted, err, errsize);
+	free(sql);
+	if (rc != PG_OK)
+		return rc;
+	if (converted)
+		printf("%s.%s is now partitioned by id (%s.%s_p0 holds the rows so far); retention drops whole partitions\n",
+		       cfg->pg_schema, cfg->pg_table, cfg->pg_schema, cfg->pg_table);
+	else
+		printf("%s.%s is already partitioned: nothing to do\n", cfg->pg_schema, cfg->pg_table);
+	return PG_OK;
+}
+
+int cmd_schema_partition(const struct config *cfg, const char *rows)
+{
+	if (cfg->on_sent != ON_SENT_KEEP) {
+		fprintf(stderr, "outboxd: %s: relay.on_sent is not \"keep\": partitions serve keep's retention only\n",
+			cfg->path);
+		return EX_CONFIG;
+	}
+	return one_shot(cfg, 1, schema_partition, rows);
+}
+
 struct grant {
 	const char *role, *sql;
 };

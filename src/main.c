@@ -59,6 +59,8 @@ static int dispatch(const struct cli *cli)
 		rc = cmd_replay(cfg, cli->from_id, cli->since, cli->topic);
 	else if (strcmp(cli->sub, "install") == 0)
 		rc = cmd_schema_install(cfg);
+	else if (strcmp(cli->sub, "partition") == 0)
+		rc = cmd_schema_partition(cfg, cli->rows);
 	else if (strcmp(cli->sub, "debezium") == 0)
 		rc = cmd_schema_debezium(cfg);
 	else

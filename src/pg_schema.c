@@ -80,6 +80,32 @@ int pg_schema_grant(struct pg *pg, const char *sql, char *errbuf, size_t errsize
 	return rc;
 }
 
+int pg_schema_partition(struct pg *pg, const char *sql, int *converted, char *errbuf, size_t errsize)
+{
+	char rel[300];
+	PGresult *res;
+	int rc;
+
+	snprintf(rel, sizeof(rel), "%s", pg->qtable);
+	rc = pgi_exec(pg,
+		      "BEGIN; SET LOCAL client_min_messages = warning; SET LOCAL lock_timeout = '10s';"
+		      " SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
+		      "cannot begin", errbuf, errsize);
+	if (rc != PG_OK)
+		goto fail;
+	if ((res = pgi_query(pg, "SELECT NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass($1))",
+			     1, (const char *[]){ rel }, "cannot read the table", &rc, errbuf, errsize)) == NULL)
+		goto fail;
+	*converted = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if ((rc = pgi_exec(pg, sql, "schema partition failed", errbuf, errsize)) != PG_OK)
+		goto fail;
+	return pgi_commit(pg, errbuf, errsize);
+fail:
+	pg_abort(pg);
+	return rc;
+}
+
 int pg_debezium_check(struct pg *pg, const char *schema, const char *table, const char *const cols[4],
 		      const char **payload_kind, char *errbuf, size_t errsize)
 {

@@ -289,6 +289,27 @@ char *schema_render_grant(const char *schema, const char *table, const char *rol
 	return render(schema, table, extra, 1, 0, SCHEMA_GRANT_FILE, errbuf, errsize);
 }
 
+char *schema_render_partition(const char *schema, const char *table, const char *rows, char *errbuf,
+			      size_t errsize)
+{
+	const char *extra[2] = { "part_rows", rows };
+	char *parts[3] = { NULL, NULL, NULL }, *out = NULL;
+
+	if ((parts[0] = render(schema, table, NULL, 0, 0, NULL, errbuf, errsize)) == NULL ||
+	    (parts[1] = render(schema, table, extra, rows != NULL, 0, SCHEMA_PARTITION_FILE, errbuf, errsize)) == NULL ||
+	    (parts[2] = render(schema, table, NULL, 0, 0, NULL, errbuf, errsize)) == NULL)
+		goto done;
+	if ((out = malloc(strlen(parts[0]) + strlen(parts[1]) + strlen(parts[2]) + 1)) == NULL) {
+		snprintf(errbuf, errsize, "out of memory");
+		goto done;
+	}
+	sprintf(out, "%s%s%s", parts[0], parts[1], parts[2]);
+done:
+	for (int i = 0; i < 3; i++)
+		free(parts[i]);
+	return out;
+}
+
 char *schema_render_debezium(const char *schema, const char *table, const char *const *settings, int n,
 			     char *errbuf, size_t errsize)
 {
