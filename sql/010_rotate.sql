@@ -87,16 +87,18 @@ BEGIN
         END;
     END LOOP;
 
-    IF done IS NULL OR older_than IS NULL THEN
+    IF (done IS NULL AND target IS NULL) OR older_than IS NULL THEN
         RETURN 0;
     END IF;
     FOR p IN SELECT b.rel, b.lo, b.hi FROM outboxd_partitions(parent) b WHERE b.hi - 1 <= last
              AND (rto IS NULL OR b.hi - 1 <= rcur OR b.lo > rto) ORDER BY b.hi LOOP
         BEGIN
             EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', p.rel);
-            EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %1$s WHERE xid >= pg_snapshot_xmin($1)'
-                           '  AND NOT pg_visible_in_snapshot(xid, $1)'
-                           '  AND NOT coalesce(pg_visible_in_snapshot(xid, $3) AND id <= $4, false))'
+            -- Until the first window is done (done NULL) every row is checked, not only the newer ones.
+            EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %1$s WHERE ($1 IS NULL OR xid >= pg_snapshot_xmin($1))'
+                           '  AND sent_at IS NULL AND failed_at IS NULL'
+                           '  AND NOT coalesce(pg_visible_in_snapshot(coalesce(xid, ''3''), $1), false)'
+                           '  AND NOT coalesce(pg_visible_in_snapshot(coalesce(xid, ''3''), $3) AND id <= $4, false))'
                            ' AND coalesce((SELECT created_at < now() - $2 FROM %1$s ORDER BY id DESC LIMIT 1), true)',
                            p.rel) INTO ok USING done, older_than, target, cur;
             IF NOT ok THEN
